@@ -1,0 +1,1 @@
+"""Twelve: a self-hostable AI platform, a modular monolith of twelve modules."""

@@ -1,0 +1,1 @@
+"""The composition root: settings, bootstrap (wiring), the ASGI app and the CLI."""

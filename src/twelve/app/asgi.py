@@ -1,0 +1,42 @@
+"""The ASGI application: every module's routes behind the edge middleware."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from twelve.app import health
+from twelve.app.bootstrap import Container, build
+from twelve.app.settings import Settings
+from twelve.kernel.edge import EdgeMiddleware
+from twelve.kernel.http_errors import install_error_handlers
+from twelve.kernel.telemetry.logging import setup_logging
+from twelve.kernel.telemetry.tracing import setup_tracing
+from twelve.modules.admin import http as admin_http
+from twelve.modules.gateway import http as gateway_http
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+    settings = settings or Settings()
+    setup_logging(settings.log_level)
+    setup_tracing()
+    container = container or build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await container.start()
+        try:
+            yield
+        finally:
+            await container.stop()
+
+    app = FastAPI(title="Twelve", version="0.1.0", lifespan=lifespan)
+    app.state.container = container
+    install_error_handlers(app)
+    app.include_router(health.build_router(container.readiness))
+    app.include_router(gateway_http.build_router(container.gateway))
+    app.include_router(admin_http.build_router(container.admin, container.admin_key))
+    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,137 @@
+"""The `twelve` command: serve the platform, and administer customers and keys from a shell."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import orjson
+import typer
+import uvicorn
+from pydantic import BaseModel, ValidationError
+
+from twelve.app.bootstrap import Container, build
+from twelve.app.settings import Settings
+from twelve.kernel.config_file import ConfigFileError
+from twelve.kernel.errors import TwelveError
+
+T = TypeVar("T")
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Twelve: one endpoint, every model.")
+customers_cli = typer.Typer(no_args_is_help=True, help="Customers (accounts that own keys).")
+keys_cli = typer.Typer(no_args_is_help=True, help="API keys for customers.")
+cli.add_typer(customers_cli, name="customers")
+cli.add_typer(keys_cli, name="keys")
+
+
+def _container(settings: Settings) -> Container:
+    try:
+        return build(settings)
+    except (ConfigFileError, ValidationError) as exc:
+        typer.echo(f"twelve: configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _run(action: Callable[[Container], Awaitable[T]]) -> T:
+    async def main() -> T:
+        container = _container(Settings())
+        await container.start()
+        try:
+            return await action(container)
+        finally:
+            await container.stop()
+
+    try:
+        return asyncio.run(main())
+    except TwelveError as exc:
+        typer.echo(f"twelve: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _print(value: BaseModel | list[BaseModel]) -> None:
+    data = [v.model_dump() for v in value] if isinstance(value, list) else value.model_dump()
+    typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8080).")] = None,
+) -> None:
+    """Serve every module in this process."""
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    container = _container(settings)
+    _announce(container)
+    from twelve.app.asgi import create_app
+
+    app = create_app(settings, container)
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
+        log_config=None, access_log=False, server_header=False,
+    )
+
+
+def _announce(container: Container) -> None:
+    source, settings = container.admin_key, container.settings
+    print(f"Twelve: data in {settings.data_dir.resolve()}", file=sys.stderr)
+    if source.generated_key:
+        print(
+            f"Twelve: generated an admin key (shown once, kept in {source.path}):\n"
+            f"    {source.generated_key}",
+            file=sys.stderr,
+        )
+    elif source.origin == "file":
+        print(f"Twelve: admin key is in {source.path}", file=sys.stderr)
+    else:
+        print("Twelve: admin key from TWELVE_ADMIN_KEY", file=sys.stderr)
+    print(f"Twelve: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply every module's migrations and exit."""
+
+    async def noop(_c: Container) -> None:
+        return None
+
+    _run(noop)
+    typer.echo("migrations applied")
+
+
+@customers_cli.command("create")
+def customers_create(name: str) -> None:
+    """Create a customer."""
+    _print(_run(lambda c: c.admin.create_customer(name)))
+
+
+@customers_cli.command("list")
+def customers_list() -> None:
+    _print(_run(lambda c: c.credits.list_customers()))  # type: ignore[arg-type]
+
+
+@keys_cli.command("create")
+def keys_create(
+    customer: Annotated[str, typer.Option(help="Customer name or id.")],
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "default",
+    model: Annotated[list[str] | None, typer.Option(help="Allow only this model (repeat).")] = None,
+) -> None:
+    """Issue an API key; the full key is printed only now."""
+    _print(_run(lambda c: c.admin.create_key_for(customer, name, model or None)))
+
+
+@keys_cli.command("list")
+def keys_list(customer: Annotated[str | None, typer.Option(help="Customer id.")] = None) -> None:
+    _print(_run(lambda c: c.admin.list_keys(customer)))  # type: ignore[arg-type]
+
+
+@keys_cli.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key; it stops working within a second."""
+    _print(_run(lambda c: c.admin.revoke_key(key_id)))
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,115 @@
+"""One async database per module: a SQLite file by default, PostgreSQL when configured.
+
+SQLite gets WAL, a busy timeout and `BEGIN IMMEDIATE` for writers, so concurrent writers queue
+instead of failing. On PostgreSQL each module lives in its own schema (or its own database when
+given a URL of its own), so no module can read another's tables by accident.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+BUSY_TIMEOUT_MS = 5000
+
+
+class Database:
+    """A module's database: an engine plus the schema its tables live in."""
+
+    def __init__(self, name: str, url: str, *, schema: str | None = None) -> None:
+        self.name = name
+        self.url = make_url(url)
+        self.schema = schema
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.engine = self._create_engine()
+
+    def _create_engine(self) -> AsyncEngine:
+        if self.is_sqlite:
+            if self.url.database:
+                Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+            # NullPool: aiosqlite connections are cheap to open and a pooled connection that
+            # a cancelled task abandons mid-transaction would keep the write lock.
+            engine = create_async_engine(
+                self.url.set(drivername="sqlite+aiosqlite"),
+                poolclass=NullPool,
+                connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "isolation_level": None},
+            )
+            event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
+            event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
+            return engine
+        connect_args: dict[str, Any] = {}
+        if self.schema:
+            connect_args["server_settings"] = {"search_path": self.schema}
+        return create_async_engine(
+            self.url.set(drivername="postgresql+asyncpg"),
+            pool_size=10,
+            max_overflow=10,
+            pool_pre_ping=True,
+            connect_args=connect_args,
+        )
+
+    async def create_schema(self) -> None:
+        """Create this module's PostgreSQL schema if it has one (idempotent)."""
+        if self.schema and not self.is_sqlite:
+            async with self.engine.begin() as conn:
+                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        async with self.engine.connect() as conn:
+            yield conn
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """A transaction that commits on success (BEGIN IMMEDIATE on SQLite)."""
+        async with self.engine.connect() as conn:
+            if self.is_sqlite:
+                await conn.execution_options(twelve_write=True)
+            async with conn.begin():
+                yield conn
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _sqlite_on_begin(conn: Any) -> None:
+    # pysqlite's own transaction handling is off (isolation_level=None), so SQLAlchemy's begin
+    # is ours to emit. Writers take the write lock up front (BEGIN IMMEDIATE) so two writers
+    # never deadlock upgrading a read lock; readers take none.
+    immediate = conn.get_execution_options().get("twelve_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def module_database_url(
+    module: str, *, data_dir: Path, database_url: str | None, module_url: str | None
+) -> tuple[str, str | None]:
+    """The URL and schema for a module: its own URL, else a schema in the shared DSN, else SQLite."""
+    if module_url:
+        return module_url, None
+    if database_url:
+        return database_url, module
+    return f"sqlite:///{(data_dir / f'{module}.db').resolve()}", None

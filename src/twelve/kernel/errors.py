@@ -1,0 +1,121 @@
+"""Errors in the OpenAI error shape.
+
+Every error that leaves Twelve is `{"error": {"message", "type", "param", "code"}}` with the
+status that matches it. Modules raise these; the HTTP edge renders them (see `error_responses`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TwelveError(Exception):
+    """An error a client is allowed to see, with its HTTP status and OpenAI error type."""
+
+    status: int = 500
+    type: str = "server_error"
+    code: str | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.message, self.type, self.param, self.code)
+
+
+def error_body(
+    message: str, type_: str, param: str | None = None, code: str | None = None
+) -> dict[str, Any]:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+class InvalidRequest(TwelveError):
+    status = 400
+    type = "invalid_request_error"
+
+
+class AuthenticationFailed(TwelveError):
+    status = 401
+    type = "authentication_error"
+    code = "invalid_api_key"
+
+
+class PermissionDenied(TwelveError):
+    status = 403
+    type = "permission_error"
+    code = "model_not_allowed"
+
+
+class NotFound(TwelveError):
+    status = 404
+    type = "invalid_request_error"
+    code = "not_found"
+
+
+class Conflict(TwelveError):
+    status = 409
+    type = "invalid_request_error"
+    code = "conflict"
+
+
+class PayloadTooLarge(TwelveError):
+    status = 413
+    type = "invalid_request_error"
+    code = "payload_too_large"
+
+
+class UpstreamError(TwelveError):
+    """An upstream provider failed. `retryable` says whether another try may succeed.
+
+    `kind` is the error type counted in metrics: upstream_5xx, upstream_4xx, timeout, connection,
+    rate_limit, context_length, content_filter, auth.
+    """
+
+    status = 502
+    type = "upstream_error"
+    code = "upstream_error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int = 502,
+        type_: str | None = None,
+        param: str | None = None,
+        code: str | None = None,
+        retryable: bool = False,
+        kind: str = "upstream_5xx",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, param=param, code=code, status=status, headers=headers)
+        if type_ is not None:
+            self.type = type_
+        self.retryable = retryable
+        self.kind = kind
+
+
+class UpstreamTimeout(UpstreamError):
+    def __init__(self, message: str = "The upstream provider timed out.") -> None:
+        super().__init__(
+            message,
+            status=504,
+            type_="timeout_error",
+            code="upstream_timeout",
+            retryable=True,
+            kind="timeout",
+        )

@@ -1,0 +1,1 @@
+"""Telemetry: JSON logs, Prometheus metrics, OpenTelemetry traces."""

@@ -1,0 +1,42 @@
+"""Prometheus metrics shared by every module, registered once per process.
+
+Metrics live here, not in the modules, because one registry serves `/metrics` and a metric may be
+recorded by more than one module (upstream latency by models, tokens by the gateway).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+
+HTTP_REQUESTS = Counter(
+    "twelve_http_requests_total", "HTTP requests served.", ["route", "method", "status"]
+)
+HTTP_LATENCY = Histogram(
+    "twelve_http_request_seconds",
+    "Time from request to the end of the response.",
+    ["route", "method"],
+    buckets=LATENCY_BUCKETS,
+)
+UPSTREAM_REQUESTS = Counter(
+    "twelve_upstream_requests_total",
+    "Calls to upstream providers by outcome.",
+    ["provider", "model", "deployment", "outcome"],
+)
+UPSTREAM_LATENCY = Histogram(
+    "twelve_upstream_seconds",
+    "Upstream time to response headers (time to first byte when streaming).",
+    ["provider", "model", "deployment"],
+    buckets=LATENCY_BUCKETS,
+)
+TOKENS = Counter("twelve_tokens_total", "Tokens by model and direction.", ["model", "direction"])
+ERRORS = Counter("twelve_errors_total", "Errors returned to clients by kind.", ["kind"])
+FALLBACKS = Counter(
+    "twelve_fallbacks_total", "Requests served by a deployment after another failed.", ["model"]
+)
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text and its content type."""
+    return generate_latest(), CONTENT_TYPE_LATEST

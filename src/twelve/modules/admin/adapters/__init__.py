@@ -1,0 +1,1 @@
+"""The admin module's adapters: where the admin key comes from."""

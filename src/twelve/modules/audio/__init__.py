@@ -1,0 +1,1 @@
+"""Audio: speech-to-text and text-to-speech."""

@@ -1,0 +1,1 @@
+"""Chat: chat completions, streaming and not; the prompt cache and post-processing live here."""

@@ -1,0 +1,22 @@
+"""The chat service: a chat completion on one deployment, named for the model the client used."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from twelve.modules.models.api import DeploymentRef, JSONObject, ModelsService
+
+
+class ChatCompletions:
+    def __init__(self, models: ModelsService) -> None:
+        self._models = models
+
+    async def complete(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject:
+        response = await self._models.chat(deployment, body)
+        response["model"] = deployment.model
+        return response
+
+    async def stream(self, deployment: DeploymentRef, body: JSONObject) -> AsyncIterator[JSONObject]:
+        async for chunk in self._models.chat_stream(deployment, body):
+            chunk["model"] = deployment.model
+            yield chunk

@@ -1,0 +1,1 @@
+"""Completion: single-turn text completions (`/v1/completions`)."""

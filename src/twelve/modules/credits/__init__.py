@@ -1,0 +1,1 @@
+"""Credits: customers and accounts, prepaid balances, the ledger and pricing."""

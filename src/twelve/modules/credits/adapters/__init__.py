@@ -1,0 +1,1 @@
+"""The credits module's tables and migrations."""

@@ -1,0 +1,1 @@
+"""Embeddings: vector generation (`/v1/embeddings`)."""

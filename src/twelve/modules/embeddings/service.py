@@ -1,0 +1,15 @@
+"""The embeddings service: vectors from one deployment."""
+
+from __future__ import annotations
+
+from twelve.modules.models.api import DeploymentRef, JSONObject, ModelsService
+
+
+class Embeddings:
+    def __init__(self, models: ModelsService) -> None:
+        self._models = models
+
+    async def embed(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject:
+        response = await self._models.embeddings(deployment, body)
+        response["model"] = deployment.model
+        return response

@@ -1,0 +1,1 @@
+"""Events: the event log, signed and retried webhooks, subscriptions."""

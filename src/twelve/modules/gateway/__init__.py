@@ -1,0 +1,1 @@
+"""Gateway: the public edge — API-key auth, routing, retries and fallbacks, metering."""

@@ -1,0 +1,1 @@
+"""The gateway module's tables and migrations."""

@@ -1,0 +1,20 @@
+"""The gateway's tables: API keys, stored only as SHA-256 hashes."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Column, MetaData, String, Table
+
+metadata = MetaData()
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("customer_id", String(40), nullable=False, index=True),
+    Column("name", String(200), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("prefix", String(16), nullable=False),
+    Column("models", JSON, nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+)

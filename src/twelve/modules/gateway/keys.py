@@ -1,0 +1,125 @@
+"""API keys: issue, list, revoke, and authenticate with a short-lived cache.
+
+A key is `tw-` followed by 256 random bits. Only its SHA-256 is stored: the keys are random, so a
+fast hash is as safe as a slow one and keeps authentication off the hot path's CPU budget.
+Lookups are cached for `cache_seconds` (hits and misses alike), so the hot path reads the database
+at most once a second per key; a revocation in this process drops the entry at once, and other
+processes see it when their entry expires.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+from cachetools import TTLCache
+from sqlalchemy import insert, select, update
+from sqlalchemy.engine import RowMapping
+
+from twelve.kernel.db import Database
+from twelve.kernel.errors import InvalidRequest, NotFound
+from twelve.modules.credits.api import CustomersService
+from twelve.modules.gateway.adapters.tables import api_keys
+from twelve.modules.gateway.api import ApiKey, CreateApiKey, IssuedApiKey, Principal
+
+KEY_PREFIX = "tw-"
+_SHOWN_CHARS = 10
+
+
+def new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+class KeyRegistry:
+    def __init__(
+        self, db: Database, customers: CustomersService, *, cache_seconds: float = 1.0
+    ) -> None:
+        self._db = db
+        self._customers = customers
+        self._cache: TTLCache[str, Principal | None] = TTLCache(maxsize=100_000, ttl=cache_seconds)
+
+    async def create_key(self, command: CreateApiKey) -> IssuedApiKey:
+        if await self._customers.get_customer(command.customer_id) is None:
+            raise NotFound(f"No such customer: {command.customer_id!r}.", param="customer_id")
+        if command.models is not None and not command.models:
+            raise InvalidRequest(
+                "`models` must name at least one model, or be omitted to allow every model.",
+                param="models",
+            )
+        key = new_key()
+        issued = IssuedApiKey(
+            id=f"key_{secrets.token_hex(12)}",
+            customer_id=command.customer_id,
+            name=command.name,
+            prefix=key[:_SHOWN_CHARS],
+            models=sorted(set(command.models)) if command.models else None,
+            created_at=int(time.time()),
+            key=key,
+        )
+        row = issued.model_dump(exclude={"key"}) | {"key_hash": hash_key(key)}
+        async with self._db.write() as conn:
+            await conn.execute(insert(api_keys).values(**row))
+        return issued
+
+    async def list_keys(self, customer_id: str | None = None) -> list[ApiKey]:
+        query = select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id)
+        if customer_id is not None:
+            query = query.where(api_keys.c.customer_id == customer_id)
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_api_key(r._mapping) for r in rows]
+
+    async def revoke_key(self, key_id: str) -> ApiKey:
+        now = int(time.time())
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(api_keys)
+                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+                .values(revoked_at=now)
+            )
+            row = (await conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
+        if row is None:
+            raise NotFound(f"No such API key: {key_id!r}.", param="id")
+        self._cache.pop(row._mapping["key_hash"], None)
+        return _api_key(row._mapping)
+
+    async def authenticate(self, key: str) -> Principal | None:
+        if not key.startswith(KEY_PREFIX):
+            return None
+        digest = hash_key(key)
+        try:
+            return self._cache[digest]
+        except KeyError:
+            pass
+        principal = await self._lookup(digest)
+        self._cache[digest] = principal
+        return principal
+
+    async def _lookup(self, digest: str) -> Principal | None:
+        async with self._db.read() as conn:
+            row = (await conn.execute(select(api_keys).where(api_keys.c.key_hash == digest))).first()
+        if row is None or row._mapping["revoked_at"] is not None:
+            return None
+        models = row._mapping["models"]
+        return Principal(
+            key_id=row._mapping["id"],
+            customer_id=row._mapping["customer_id"],
+            models=frozenset(models) if models is not None else None,
+        )
+
+
+def _api_key(row: RowMapping) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        customer_id=row["customer_id"],
+        name=row["name"],
+        prefix=row["prefix"],
+        models=row["models"],
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )

@@ -1,0 +1,77 @@
+"""Streams to the client: open a stream up to its first chunk, then relay it as SSE.
+
+The usage chunk (empty `choices`, with `usage`) is always asked of the upstream so usage is metered;
+the client sees it only when it asked with `stream_options.include_usage`. A failure after the
+first byte cannot be retried: the client gets an `error` event and the stream ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import orjson
+
+from twelve.kernel.errors import TwelveError
+from twelve.kernel.sse import DONE, encode_data
+from twelve.kernel.telemetry.logging import get_logger
+from twelve.kernel.telemetry.metrics import ERRORS
+from twelve.modules.models.api import JSONObject
+
+log = get_logger("twelve.gateway.streaming")
+
+
+@dataclass(slots=True)
+class OpenStream:
+    first: JSONObject | None
+    rest: AsyncIterator[JSONObject]
+
+
+async def open_stream(chunks: AsyncIterator[JSONObject]) -> OpenStream:
+    """Wait for the first chunk, so that connection and status errors surface before any byte."""
+    try:
+        first = await anext(chunks)
+    except StopAsyncIteration:
+        return OpenStream(None, chunks)
+    except BaseException:
+        await _close(chunks)
+        raise
+    return OpenStream(first, chunks)
+
+
+async def relay(
+    stream: OpenStream, *, include_usage: bool, on_usage: Callable[[JSONObject], None]
+) -> AsyncIterator[bytes]:
+    try:
+        if stream.first is not None:
+            for out in _emit(stream.first, include_usage, on_usage):
+                yield out
+            async for chunk in stream.rest:
+                for out in _emit(chunk, include_usage, on_usage):
+                    yield out
+        yield DONE
+    except TwelveError as exc:
+        ERRORS.labels(kind=getattr(exc, "kind", exc.type)).inc()
+        log.warning("stream_failed", error=exc.message)
+        yield encode_data(orjson.dumps(exc.body()))
+    finally:
+        await _close(stream.rest)
+
+
+def _emit(
+    chunk: JSONObject, include_usage: bool, on_usage: Callable[[JSONObject], None]
+) -> list[bytes]:
+    usage = chunk.get("usage")
+    if usage:
+        on_usage(usage)
+        if not include_usage:
+            if not chunk.get("choices"):
+                return []
+            chunk = {k: v for k, v in chunk.items() if k != "usage"}
+    return [encode_data(orjson.dumps(chunk))]
+
+
+async def _close(chunks: AsyncIterator[JSONObject]) -> None:
+    aclose = getattr(chunks, "aclose", None)
+    if aclose is not None:
+        await aclose()

@@ -1,0 +1,1 @@
+"""Images: image generation and image analysis; outputs kept in storage."""

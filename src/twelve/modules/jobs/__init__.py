@@ -1,0 +1,1 @@
+"""Jobs: async tasks, workers, retries, dead letters and workflows (sagas)."""

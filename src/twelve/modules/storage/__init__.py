@@ -1,0 +1,1 @@
+"""Storage: files and results (`/v1/files`), content-addressed blobs."""
