@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from twelve.kernel.sse import ServerSentEvent, decode_events, encode_data
+
+
+async def lines(*raw: bytes) -> AsyncIterator[bytes]:
+    for line in raw:
+        yield line
+
+
+async def test_decodes_events_data_lines_and_comments() -> None:
+    stream = lines(
+        b": keep-alive\n",
+        b"event: message_start\n",
+        b'data: {"a":1}\n',
+        b"\n",
+        b"data: first\r\n",
+        b"data:second\r\n",
+        b"\r\n",
+        b"data: [DONE]\n",
+    )
+    events = [e async for e in decode_events(stream)]
+    assert events == [
+        ServerSentEvent("message_start", '{"a":1}'),
+        ServerSentEvent(None, "first\nsecond"),
+        ServerSentEvent(None, "[DONE]"),
+    ]
+
+
+def test_encodes_one_data_event() -> None:
+    assert encode_data(b'{"x":1}') == b'data: {"x":1}\n\n'
