@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TWELVE_CONFIG ?= config/twelve.yaml
 export TWELVE_CONFIG
 
-.PHONY: run test lint types contracts pytest bench setup clean
+.PHONY: run test lint types contracts pytest bench demo-upstream setup clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ test: lint types contracts pytest
 
 bench: setup
 	$(PY) -m bench.gateway
+
+# An OpenAI-compatible echo server on 127.0.0.1:9100 (the `echo` model in config/twelve.yaml).
+demo-upstream: setup
+	$(PY) -m tests.fakes.upstream --port 9100
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -62,6 +62,14 @@ async def test_upstream_auth_failure_falls_back_without_retrying() -> None:
     assert script.calls == ["a", "b"] and routed.result == "b"
 
 
+async def test_upstream_auth_failure_everywhere_is_a_bad_gateway_not_a_401() -> None:
+    script = Script({"a": [UpstreamError("bad key", status=401, kind="auth")]})
+    with pytest.raises(UpstreamError) as raised:
+        await route(deployments("a"), script, NO_WAIT)
+    assert raised.value.status == 502 and raised.value.code == "upstream_auth_failed"
+    assert "bad key" in raised.value.message
+
+
 async def test_a_bad_request_ends_the_plan() -> None:
     bad = UpstreamError("bad request", status=400, kind="upstream_4xx")
     script = Script({"a": [bad]})

@@ -79,4 +79,17 @@ async def route(
                 FALLBACKS.labels(deployment.model).inc()
             return Routed(result, deployment, attempts)
     assert last is not None, "a routing plan is never empty"
-    raise last
+    raise _as_client_sees_it(last)
+
+
+def _as_client_sees_it(error: UpstreamError) -> UpstreamError:
+    """An upstream refusing *our* credentials is a gateway fault, not the client's: a 401 would
+    tell the client its own key is wrong (the OpenAI SDK raises AuthenticationError)."""
+    if error.kind != "auth":
+        return error
+    return UpstreamError(
+        f"The upstream provider refused this deployment's credentials: {error.message}",
+        status=502,
+        code="upstream_auth_failed",
+        kind="auth",
+    )
