@@ -15,9 +15,24 @@ MODULES = sorted(p.name for p in (SRC / "modules").iterdir() if (p / "api.py").e
 
 
 def test_all_twelve_modules_exist() -> None:
-    assert MODULES == sorted(
-        ["gateway", "chat", "completion", "embeddings", "images", "audio", "credits", "models",
-         "jobs", "storage", "events", "admin"]
+    assert (
+        sorted(
+            [
+                "gateway",
+                "chat",
+                "completion",
+                "embeddings",
+                "images",
+                "audio",
+                "credits",
+                "models",
+                "jobs",
+                "storage",
+                "events",
+                "admin",
+            ]
+        )
+        == MODULES
     )
 
 
@@ -37,9 +52,7 @@ def test_all_lists_exactly_what_api_defines(module: str) -> None:
 
 
 def test_other_modules_import_only_exported_names() -> None:
-    exports = {
-        m: set(importlib.import_module(f"twelve.modules.{m}.api").__all__) for m in MODULES
-    }
+    exports = {m: set(importlib.import_module(f"twelve.modules.{m}.api").__all__) for m in MODULES}
     offences = []
     for path in SRC.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):

@@ -46,12 +46,14 @@ def test_module_database_urls(tmp_path: Path) -> None:
     assert url == f"sqlite:///{tmp_path.resolve() / 'credits.db'}" and schema is None
     pg = "postgresql://u@h/twelve"
     assert module_database_url("credits", data_dir=tmp_path, database_url=pg, module_url=None) == (
-        pg, "credits",
+        pg,
+        "credits",
     )
     own = "postgresql://u@h/credits"
-    assert module_database_url(
-        "credits", data_dir=tmp_path, database_url=pg, module_url=own
-    ) == (own, None)
+    assert module_database_url("credits", data_dir=tmp_path, database_url=pg, module_url=own) == (
+        own,
+        None,
+    )
 
 
 async def test_unreachable_database_is_not_ready() -> None:

@@ -19,7 +19,9 @@ from twelve.kernel.errors import TwelveError
 
 T = TypeVar("T")
 
-cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Twelve: one endpoint, every model.")
+cli = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Twelve: one endpoint, every model."
+)
 customers_cli = typer.Typer(no_args_is_help=True, help="Customers (accounts that own keys).")
 keys_cli = typer.Typer(no_args_is_help=True, help="API keys for customers.")
 cli.add_typer(customers_cli, name="customers")
@@ -69,8 +71,14 @@ def serve(
 
     app = create_app(settings, container)
     uvicorn.run(
-        app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
-        log_config=None, access_log=False, server_header=False,
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        server_header=False,
     )
 
 

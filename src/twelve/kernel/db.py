@@ -107,7 +107,7 @@ def _sqlite_on_begin(conn: Any) -> None:
 def module_database_url(
     module: str, *, data_dir: Path, database_url: str | None, module_url: str | None
 ) -> tuple[str, str | None]:
-    """The URL and schema for a module: its own URL, else a schema in the shared DSN, else SQLite."""
+    """A module's URL and schema: its own URL, else a schema in the shared DSN, else SQLite."""
     if module_url:
         return module_url, None
     if database_url:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from typing import Any
 
 import structlog
 from opentelemetry import context as otel_context
@@ -67,7 +66,9 @@ class EdgeMiddleware:
         parent = tracing.extract(headers)
         token = otel_context.attach(parent)
         try:
-            with _tracer.start_as_current_span(f"{method} {scope['path']}", kind=SpanKind.SERVER) as span:
+            with _tracer.start_as_current_span(
+                f"{method} {scope['path']}", kind=SpanKind.SERVER
+            ) as span:
                 structlog.contextvars.bind_contextvars(
                     request_id=request_id, trace_id=tracing.current_trace_id()
                 )
@@ -85,7 +86,10 @@ class EdgeMiddleware:
                     HTTP_REQUESTS.labels(route, method, str(status)).inc()
                     HTTP_LATENCY.labels(route, method).observe(elapsed)
                     log.info(
-                        "request", method=method, path=scope["path"], status=status,
+                        "request",
+                        method=method,
+                        path=scope["path"],
+                        status=status,
                         duration_ms=round(elapsed * 1000, 2),
                     )
         finally:
@@ -97,8 +101,7 @@ def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes.")
 
 
-def _route_of(scope: dict[str, Any]) -> str:
+def _route_of(scope: Scope) -> str:
     route = scope.get("route")
     path = getattr(route, "path", None)
     return path if isinstance(path, str) else "unmatched"
-

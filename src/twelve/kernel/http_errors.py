@@ -29,7 +29,9 @@ _HTTP_TYPES = {
 }
 
 
-def json_error(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+def json_error(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> Response:
     return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
 
 
@@ -84,7 +86,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_unexpected(_req: Request, exc: Exception) -> Response:
         log.error("unhandled_error", exc_info=exc)
         ERRORS.labels(kind="server_error").inc()
-        return json_error(500, error_body("The server had an error processing your request.", "server_error"))
+        return json_error(
+            500, error_body("The server had an error processing your request.", "server_error")
+        )
 
     app.add_exception_handler(TwelveError, on_twelve)
     app.add_exception_handler(RequestValidationError, on_validation)

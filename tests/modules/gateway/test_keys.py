@@ -55,7 +55,9 @@ async def test_authenticate_and_revoke_at_once(gateway_db: Database) -> None:
     principal = await keys.authenticate(issued.key)
     assert principal is not None
     assert (principal.key_id, principal.customer_id, principal.models) == (
-        issued.id, "cus_acme", None,
+        issued.id,
+        "cus_acme",
+        None,
     )
     assert await keys.authenticate(issued.key + "x") is None
     assert await keys.authenticate("sk-not-ours") is None

@@ -16,7 +16,9 @@ class TextCompletions:
         response["model"] = deployment.model
         return response
 
-    async def stream(self, deployment: DeploymentRef, body: JSONObject) -> AsyncIterator[JSONObject]:
+    async def stream(
+        self, deployment: DeploymentRef, body: JSONObject
+    ) -> AsyncIterator[JSONObject]:
         async for chunk in self._models.completion_stream(deployment, body):
             chunk["model"] = deployment.model
             yield chunk

@@ -30,7 +30,9 @@ class CreditsService:
             async with self._db.write() as conn:
                 await conn.execute(insert(customers).values(**customer.model_dump()))
         except IntegrityError as exc:
-            raise Conflict(f"A customer named {command.name!r} already exists.", param="name") from exc
+            raise Conflict(
+                f"A customer named {command.name!r} already exists.", param="name"
+            ) from exc
         return customer
 
     async def get_customer(self, customer_id: str) -> Customer | None:

@@ -1,7 +1,9 @@
 """The public OpenAI-compatible routes: `/v1/models`, `/v1/chat/completions`, `/v1/completions`,
-`/v1/embeddings`. Thin: read and check the body, call the gateway service, shape the response."""
+`/v1/embeddings`. Thin: read and check the body, call the gateway service, shape the response.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: FastAPI must see the `Caller` dependency alias,
+which is local to `build_router`, as a real object rather than a string.
+"""
 
 from typing import Annotated, Any
 
@@ -28,7 +30,7 @@ def build_router(gateway: Gateway) -> APIRouter:
     ) -> Principal:
         return await gateway.authenticate(authorization)
 
-    Caller = Annotated[Principal, Depends(principal)]
+    Caller = Annotated[Principal, Depends(principal)]  # noqa: N806 - a type alias
     router = APIRouter(prefix="/v1", tags=["openai"])
 
     @router.get("/models")
@@ -41,7 +43,9 @@ def build_router(gateway: Gateway) -> APIRouter:
         for card in await gateway.list_models(caller):
             if card.id == model_id:
                 return _json(_card(card))
-        raise NotFound(f"The model `{model_id}` does not exist.", param="model", code="model_not_found")
+        raise NotFound(
+            f"The model `{model_id}` does not exist.", param="model", code="model_not_found"
+        )
 
     @router.post("/chat/completions", openapi_extra=schema_of(ChatCompletionRequest))
     async def chat_completions(request: Request, caller: Caller) -> Response:

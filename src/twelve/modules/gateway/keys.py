@@ -102,7 +102,9 @@ class KeyRegistry:
 
     async def _lookup(self, digest: str) -> Principal | None:
         async with self._db.read() as conn:
-            row = (await conn.execute(select(api_keys).where(api_keys.c.key_hash == digest))).first()
+            row = (
+                await conn.execute(select(api_keys).where(api_keys.c.key_hash == digest))
+            ).first()
         if row is None or row._mapping["revoked_at"] is not None:
             return None
         models = row._mapping["models"]

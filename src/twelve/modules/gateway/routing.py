@@ -48,7 +48,7 @@ class RetryPolicy:
 
     def delay(self, retry: int) -> float:
         cap = min(self.backoff_max_seconds, self.backoff_seconds * (2**retry))
-        return random.uniform(0, cap)  # noqa: S311 - jitter, not security
+        return random.uniform(0, cap)
 
 
 async def route(
@@ -66,8 +66,12 @@ async def route(
             except UpstreamError as exc:
                 last = exc
                 log.warning(
-                    "upstream_failed", deployment=deployment.id, kind=exc.kind,
-                    status=exc.status, attempt=attempts, error=exc.message,
+                    "upstream_failed",
+                    deployment=deployment.id,
+                    kind=exc.kind,
+                    status=exc.status,
+                    attempt=attempts,
+                    error=exc.message,
                 )
                 if exc.retryable and retry < policy.retries:
                     await asyncio.sleep(policy.delay(retry))

@@ -11,7 +11,13 @@ from twelve.modules.gateway.api import KeysService, Principal
 from twelve.modules.gateway.metering import record_usage
 from twelve.modules.gateway.routing import RetryPolicy, Routed, route
 from twelve.modules.gateway.streaming import OpenStream, open_stream
-from twelve.modules.models.api import Capability, DeploymentRef, JSONObject, ModelCard, ModelsService
+from twelve.modules.models.api import (
+    Capability,
+    DeploymentRef,
+    JSONObject,
+    ModelCard,
+    ModelsService,
+)
 
 
 class Gateway:
@@ -72,9 +78,7 @@ class Gateway:
         record_usage(routed.deployment.model, routed.result.get("usage"))
         return routed
 
-    async def completion_stream(
-        self, principal: Principal, body: JSONObject
-    ) -> Routed[OpenStream]:
+    async def completion_stream(self, principal: Principal, body: JSONObject) -> Routed[OpenStream]:
         plan = await self.plan(principal, body["model"], "completions")
         return await route(
             plan, lambda d: open_stream(self._completion.stream(d, body)), self._policy

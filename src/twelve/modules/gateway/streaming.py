@@ -64,10 +64,10 @@ def _emit(
     usage = chunk.get("usage")
     if usage:
         on_usage(usage)
-        if not include_usage:
-            if not chunk.get("choices"):
-                return []
-            chunk = {k: v for k, v in chunk.items() if k != "usage"}
+    if not include_usage and "usage" in chunk:
+        if usage and not chunk.get("choices"):
+            return []
+        chunk = {k: v for k, v in chunk.items() if k != "usage"}
     return [encode_data(orjson.dumps(chunk))]
 
 

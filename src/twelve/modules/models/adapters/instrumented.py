@@ -1,0 +1,163 @@
+"""Tracing and metrics around any provider port, so no adapter has to know about either.
+
+Each upstream call gets an OpenTelemetry client span (GenAI semantic conventions), its W3C
+`traceparent` in the upstream request's headers, `UPSTREAM_LATENCY` (time to the response when
+not streaming, to the first chunk when streaming) and one `UPSTREAM_REQUESTS` count by outcome:
+`ok`, the `UpstreamError.kind`, `invalid_request`, `cancelled` or `error`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from time import perf_counter
+from typing import Any
+from urllib.parse import urlsplit
+
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from twelve.kernel.errors import InvalidRequest, UpstreamError
+from twelve.kernel.telemetry.metrics import UPSTREAM_LATENCY, UPSTREAM_REQUESTS
+from twelve.kernel.telemetry.tracing import inject, tracer
+from twelve.modules.models.adapters.port import ProviderPort, close_stream
+from twelve.modules.models.api import DeploymentRef, JSONObject
+
+_TRACER = tracer(__name__)
+# Failures that came as an upstream response, not as a timeout or a broken connection.
+_ANSWERED_FAILURES = frozenset(
+    {"upstream_4xx", "upstream_5xx", "rate_limit", "auth", "context_length", "content_filter"}
+)
+
+Call = Callable[[JSONObject, Mapping[str, str]], Awaitable[JSONObject]]
+StreamCall = Callable[[JSONObject, Mapping[str, str]], AsyncIterator[JSONObject]]
+
+
+class InstrumentedPort:
+    """A `ProviderPort` that records every call it passes on to `inner`."""
+
+    def __init__(self, inner: ProviderPort, deployment: DeploymentRef) -> None:
+        self._inner = inner
+        self._deployment = deployment
+        self._labels = (deployment.provider, deployment.model, deployment.id)
+
+    async def chat(self, body: JSONObject, headers: Mapping[str, str]) -> JSONObject:
+        return await self._call("chat", self._inner.chat, body, headers)
+
+    def chat_stream(
+        self, body: JSONObject, headers: Mapping[str, str]
+    ) -> AsyncIterator[JSONObject]:
+        return self._stream("chat", self._inner.chat_stream, body, headers)
+
+    async def completion(self, body: JSONObject, headers: Mapping[str, str]) -> JSONObject:
+        return await self._call("text_completion", self._inner.completion, body, headers)
+
+    def completion_stream(
+        self, body: JSONObject, headers: Mapping[str, str]
+    ) -> AsyncIterator[JSONObject]:
+        return self._stream("text_completion", self._inner.completion_stream, body, headers)
+
+    async def embeddings(self, body: JSONObject, headers: Mapping[str, str]) -> JSONObject:
+        return await self._call("embeddings", self._inner.embeddings, body, headers)
+
+    async def _call(
+        self, operation: str, call: Call, body: JSONObject, headers: Mapping[str, str]
+    ) -> JSONObject:
+        span = self._start_span(operation, streaming=False)
+        started = perf_counter()
+        outcome = "error"
+        try:
+            with trace.use_span(span, end_on_exit=False, record_exception=False):
+                result = await call(body, self._headers(span, headers))
+            outcome = "ok"
+            _record_usage(span, result.get("usage"))
+            return result
+        except UpstreamError as exc:
+            outcome = exc.kind
+            raise
+        except InvalidRequest:
+            outcome = "invalid_request"  # refused before any upstream call
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        finally:
+            # Only a call that got an answer (even an error status) has a latency worth timing.
+            answered = outcome == "ok" or outcome in _ANSWERED_FAILURES
+            self._finish(span, outcome, perf_counter() - started if answered else None)
+
+    async def _stream(
+        self, operation: str, call: StreamCall, body: JSONObject, headers: Mapping[str, str]
+    ) -> AsyncIterator[JSONObject]:
+        # The span is never made current here: a context attached in an async generator may be
+        # detached in another context when the consumer stops early.
+        span = self._start_span(operation, streaming=True)
+        started = perf_counter()
+        first_chunk_after: float | None = None
+        outcome = "error"
+        try:
+            chunks = call(body, self._headers(span, headers))
+            try:
+                async for chunk in chunks:
+                    if first_chunk_after is None:
+                        first_chunk_after = perf_counter() - started
+                    if chunk.get("usage"):
+                        _record_usage(span, chunk["usage"])
+                    yield chunk
+            finally:
+                await close_stream(chunks)
+            outcome = "ok"
+        except UpstreamError as exc:
+            outcome = exc.kind
+            raise
+        except InvalidRequest:
+            outcome = "invalid_request"
+            raise
+        except (asyncio.CancelledError, GeneratorExit):
+            outcome = "cancelled"
+            raise
+        finally:
+            self._finish(span, outcome, first_chunk_after)
+
+    def _start_span(self, operation: str, *, streaming: bool) -> Span:
+        deployment = self._deployment
+        url = urlsplit(deployment.base_url)
+        return _TRACER.start_span(
+            f"{operation} {deployment.upstream_model}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "gen_ai.operation.name": operation,
+                "gen_ai.provider.name": deployment.provider,
+                "gen_ai.request.model": deployment.upstream_model,
+                "server.address": url.hostname or "",
+                "server.port": url.port or (443 if url.scheme == "https" else 80),
+                "twelve.model": deployment.model,
+                "twelve.deployment": deployment.id,
+                "twelve.streaming": streaming,
+            },
+        )
+
+    def _headers(self, span: Span, headers: Mapping[str, str]) -> dict[str, str]:
+        sent = dict(headers)
+        with trace.use_span(span, end_on_exit=False):
+            inject(sent)
+        return sent
+
+    def _finish(self, span: Span, outcome: str, latency: float | None) -> None:
+        if latency is not None:
+            UPSTREAM_LATENCY.labels(*self._labels).observe(latency)
+        UPSTREAM_REQUESTS.labels(*self._labels, outcome).inc()
+        span.set_attribute("twelve.outcome", outcome)
+        if outcome != "ok":
+            span.set_status(Status(StatusCode.ERROR, outcome))
+        span.end()
+
+
+def _record_usage(span: Span, usage: Any) -> None:
+    if isinstance(usage, dict):
+        for attribute, key in (
+            ("gen_ai.usage.input_tokens", "prompt_tokens"),
+            ("gen_ai.usage.output_tokens", "completion_tokens"),
+        ):
+            if isinstance(usage.get(key), int):
+                span.set_attribute(attribute, usage[key])

@@ -1,0 +1,93 @@
+"""The OpenAI wire format: OpenAI and every server that copies it (vLLM, Ollama, llama.cpp, …).
+
+Requests go through unchanged except `model`, which becomes the upstream's id. Streams always
+ask for the usage chunk (`stream_options.include_usage`): Twelve meters every call, and the
+gateway decides whether the client sees that chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import aclosing
+from typing import Any
+
+from twelve.kernel.http_client import HttpClient
+from twelve.modules.models.adapters.endpoint import Endpoint
+from twelve.modules.models.adapters.transport import parse_event, post_json, post_stream
+from twelve.modules.models.adapters.upstream_errors import error_in_stream, stream_interrupted
+from twelve.modules.models.api import JSONObject
+
+_MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
+
+
+class OpenAIWire:
+    """A `ProviderPort` for one deployment on an OpenAI-compatible upstream."""
+
+    def __init__(self, http: HttpClient, endpoint: Endpoint) -> None:
+        self._http = http
+        self._endpoint = endpoint
+
+    async def chat(self, body: JSONObject, headers: Mapping[str, str]) -> JSONObject:
+        request = self._request(body, stream=False)
+        return await post_json(self._http, self._endpoint, "chat/completions", request, headers)
+
+    def chat_stream(
+        self, body: JSONObject, headers: Mapping[str, str]
+    ) -> AsyncIterator[JSONObject]:
+        return self._stream("chat/completions", self._request(body, stream=True), headers)
+
+    async def completion(self, body: JSONObject, headers: Mapping[str, str]) -> JSONObject:
+        request = self._request(body, stream=False)
+        return await post_json(self._http, self._endpoint, "completions", request, headers)
+
+    def completion_stream(
+        self, body: JSONObject, headers: Mapping[str, str]
+    ) -> AsyncIterator[JSONObject]:
+        return self._stream("completions", self._request(body, stream=True), headers)
+
+    async def embeddings(self, body: JSONObject, headers: Mapping[str, str]) -> JSONObject:
+        request = {**body, "model": self._endpoint.upstream_model}
+        return await post_json(self._http, self._endpoint, "embeddings", request, headers)
+
+    def _request(self, body: JSONObject, *, stream: bool) -> JSONObject:
+        request: dict[str, Any] = {**body, "model": self._endpoint.upstream_model}
+        if stream:
+            options = body.get("stream_options")
+            request["stream"] = True
+            request["stream_options"] = {
+                **(options if isinstance(options, dict) else {}),
+                "include_usage": True,
+            }
+        else:
+            # OpenAI rejects stream_options on a non-streaming call.
+            request.pop("stream", None)
+            request.pop("stream_options", None)
+        default = self._endpoint.default_max_tokens
+        if default is not None and not any(request.get(f) for f in _MAX_TOKENS_FIELDS):
+            request["max_tokens"] = default
+        return request
+
+    async def _stream(
+        self, path: str, request: JSONObject, headers: Mapping[str, str]
+    ) -> AsyncIterator[JSONObject]:
+        done = finished = False
+        events = post_stream(self._http, self._endpoint, path, request, headers)
+        async with aclosing(events):
+            async for event in events:
+                if done:
+                    continue
+                if event.data == "[DONE]":
+                    # Keep reading to the end of the body so the connection can be reused.
+                    done = True
+                    continue
+                chunk = parse_event(event)
+                if "error" in chunk and "choices" not in chunk:
+                    raise error_in_stream(chunk, self._endpoint.secrets)
+                finished = finished or any(
+                    isinstance(choice, dict) and choice.get("finish_reason")
+                    for choice in chunk.get("choices") or ()
+                )
+                yield chunk
+        # Some compatible servers omit `[DONE]`; a stream that never finished a choice is cut.
+        if not (done or finished):
+            raise stream_interrupted("the stream ended before the response was complete")

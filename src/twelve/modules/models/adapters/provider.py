@@ -1,0 +1,33 @@
+"""What a provider is: a name, a default base URL, auth, capabilities and the protocol it speaks.
+
+A provider file (under `providers/`) is data, not code paths: adding an OpenAI-compatible server
+is one more `Provider(...)` entry, never a branch on a provider's name in central code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from twelve.modules.models.api import Capability
+
+AuthHeaders = Callable[[str | None], dict[str, str]]
+
+ALL_CAPABILITIES: frozenset[Capability] = frozenset({"chat", "completions", "embeddings"})
+
+
+def bearer_auth(api_key: str | None) -> dict[str, str]:
+    """`Authorization: Bearer <key>`, or nothing for servers that run without a key."""
+    return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    name: str
+    # A key of `protocols.PROTOCOLS`: which wire format this provider speaks.
+    protocol: str
+    capabilities: frozenset[Capability]
+    default_base_url: str | None = None
+    auth_headers: AuthHeaders = bearer_auth
+    # Max tokens to send when the client sets none, for upstreams that require the field.
+    default_max_tokens: int | None = None

@@ -1,0 +1,1 @@
+"""Test support shared by every suite: validation against OpenAI's published API schemas."""
