@@ -1,0 +1,45 @@
+"""The whole process on PostgreSQL: one DSN, a schema per module, migrations applied at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.databases import postgres_url
+from twelve.app.bootstrap import build
+from twelve.app.settings import Settings
+
+pytestmark = pytest.mark.postgres
+
+
+async def test_one_dsn_gives_every_module_its_own_schema(tmp_path: Path) -> None:
+    async with postgres_url() as url:
+        container = build(Settings(data_dir=tmp_path, database_url=url, admin_key="adm"))
+        await container.start()
+        try:
+            customer = await container.admin.create_customer("acme")
+            issued = await container.admin.create_key_for("acme")
+            principal = await container.keys.authenticate(issued.key)
+            assert principal is not None
+            assert principal.customer_id == customer.id
+            assert await container.readiness() == {"gateway": True, "credits": True}
+        finally:
+            await container.stop()
+
+        conn = await asyncpg.connect(url)
+        try:
+            tables = await conn.fetch(
+                "SELECT table_schema, table_name FROM information_schema.tables"
+                " WHERE table_schema IN ('gateway', 'credits') ORDER BY 1, 2"
+            )
+        finally:
+            await conn.close()
+        assert [(r["table_schema"], r["table_name"]) for r in tables] == [
+            ("credits", "alembic_version"),
+            ("credits", "customers"),
+            ("gateway", "alembic_version"),
+            ("gateway", "api_keys"),
+        ]
+        assert not (tmp_path / "gateway.db").exists()
