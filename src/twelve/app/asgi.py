@@ -15,14 +15,20 @@ from twelve.kernel.http_errors import install_error_handlers
 from twelve.kernel.telemetry.logging import setup_logging
 from twelve.kernel.telemetry.tracing import setup_tracing
 from twelve.modules.admin import http as admin_http
+from twelve.modules.admin.adapters.admin_key import AdminKeySource, load_admin_key
 from twelve.modules.gateway import http as gateway_http
 
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    container: Container | None = None,
+    admin_key: AdminKeySource | None = None,
+) -> FastAPI:
     settings = settings or Settings()
     setup_logging(settings.log_level)
     setup_tracing()
     container = container or build(settings)
+    admin_key = admin_key or admin_key_for(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -37,6 +43,12 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     install_error_handlers(app)
     app.include_router(health.build_router(container.readiness))
     app.include_router(gateway_http.build_router(container.gateway))
-    app.include_router(admin_http.build_router(container.admin, container.admin_key))
+    app.include_router(admin_http.build_router(container.admin, admin_key))
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
+
+
+def admin_key_for(settings: Settings) -> AdminKeySource:
+    """The admin key from settings, or the one kept in (or first generated into) the data dir."""
+    configured = settings.admin_key.get_secret_value() if settings.admin_key else None
+    return load_admin_key(configured, settings.data_dir)

@@ -14,7 +14,6 @@ from twelve.kernel.config_file import load_config_file
 from twelve.kernel.db import Database, module_database_url
 from twelve.kernel.http_client import HttpClient
 from twelve.kernel.migrations import upgrade
-from twelve.modules.admin.adapters.admin_key import AdminKeySource, load_admin_key
 from twelve.modules.admin.service import Administration
 from twelve.modules.chat.service import ChatCompletions
 from twelve.modules.completion.service import TextCompletions
@@ -40,7 +39,6 @@ class Container:
     keys: KeyRegistry
     gateway: Gateway
     admin: Administration
-    admin_key: AdminKeySource
     started: bool = field(default=False)
 
     async def start(self) -> None:
@@ -77,7 +75,6 @@ def build(settings: Settings) -> Container:
         embeddings=Embeddings(models),
         policy=RetryPolicy.from_settings(gateway_settings),
     )
-    admin_secret = settings.admin_key.get_secret_value() if settings.admin_key else None
     return Container(
         settings=settings,
         databases=databases,
@@ -87,7 +84,6 @@ def build(settings: Settings) -> Container:
         keys=keys,
         gateway=gateway,
         admin=Administration(credits, keys),
-        admin_key=load_admin_key(admin_secret, settings.data_dir),
     )
 
 

@@ -9,13 +9,13 @@ from typing import Annotated, TypeVar
 
 import orjson
 import typer
-import uvicorn
 from pydantic import BaseModel, ValidationError
 
 from twelve.app.bootstrap import Container, build
 from twelve.app.settings import Settings
 from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.errors import TwelveError
+from twelve.modules.admin.adapters.admin_key import AdminKeySource
 
 T = TypeVar("T")
 
@@ -28,6 +28,14 @@ cli.add_typer(customers_cli, name="customers")
 cli.add_typer(keys_cli, name="keys")
 
 
+def _settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        typer.echo(f"twelve: configuration error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
 def _container(settings: Settings) -> Container:
     try:
         return build(settings)
@@ -38,7 +46,7 @@ def _container(settings: Settings) -> Container:
 
 def _run(action: Callable[[Container], Awaitable[T]]) -> T:
     async def main() -> T:
-        container = _container(Settings())
+        container = _container(_settings())
         await container.start()
         try:
             return await action(container)
@@ -64,12 +72,16 @@ def serve(
 ) -> None:
     """Serve every module in this process."""
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = _settings(**overrides)
     container = _container(settings)
-    _announce(container)
-    from twelve.app.asgi import create_app
+    # Imported here: the admin commands need neither the web stack nor the server.
+    import uvicorn
 
-    app = create_app(settings, container)
+    from twelve.app.asgi import admin_key_for, create_app
+
+    admin_key = admin_key_for(settings)
+    _announce(settings, admin_key)
+    app = create_app(settings, container, admin_key)
     uvicorn.run(
         app,
         host=settings.host,
@@ -82,8 +94,7 @@ def serve(
     )
 
 
-def _announce(container: Container) -> None:
-    source, settings = container.admin_key, container.settings
+def _announce(settings: Settings, source: AdminKeySource) -> None:
     print(f"Twelve: data in {settings.data_dir.resolve()}", file=sys.stderr)
     if source.generated_key:
         print(

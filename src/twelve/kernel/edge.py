@@ -39,11 +39,8 @@ class EdgeMiddleware:
         method = scope["method"]
         status = 500
 
-        declared = headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await render(_too_large(self.max_body_bytes))(scope, receive, send)
-            return
-
+        declared = headers.get("content-length", "")
+        too_large = declared.isdigit() and int(declared) > self.max_body_bytes
         received = 0
 
         async def limited_receive() -> Message:
@@ -73,7 +70,10 @@ class EdgeMiddleware:
                     request_id=request_id, trace_id=tracing.current_trace_id()
                 )
                 try:
-                    await self.app(scope, limited_receive, send_with_ids)
+                    if too_large:
+                        await render(_too_large(self.max_body_bytes))(scope, receive, send_with_ids)
+                    else:
+                        await self.app(scope, limited_receive, send_with_ids)
                 finally:
                     route = _route_of(scope)
                     span.update_name(f"{method} {route}")

@@ -88,7 +88,6 @@ class UpstreamError(TwelveError):
 
     status = 502
     type = "upstream_error"
-    code = "upstream_error"
 
     def __init__(
         self,
@@ -102,7 +101,9 @@ class UpstreamError(TwelveError):
         kind: str = "upstream_5xx",
         headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(message, param=param, code=code, status=status, headers=headers)
+        super().__init__(message, param=param, status=status, headers=headers)
+        # The upstream's own code, or none: a passed-through error keeps OpenAI's `code: null`.
+        self.code = code
         if type_ is not None:
             self.type = type_
         self.retryable = retryable

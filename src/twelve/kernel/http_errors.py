@@ -40,29 +40,53 @@ def render(exc: TwelveError) -> Response:
     return json_error(exc.status, exc.body(), exc.headers)
 
 
-def param_of(loc: Sequence[int | str]) -> str | None:
-    """`("body", "messages", 0, "role")` → `messages[0].role`."""
-    parts = [p for p in loc if p != "body"]
+def param_of(loc: Sequence[int | str], data: Any = None, *, missing: bool = False) -> str | None:
+    """The OpenAI `param` for a pydantic error location: `messages[0].role`.
+
+    With the request `data`, the location is walked through it so that pydantic's union-branch
+    tags (`content.str`, `prompt.list[int]`) are dropped: a part that names nothing in the data is
+    skipped, unless it is the last one and the error is a missing field.
+    """
+    parts = [p for p in loc if p != "body"] if loc and loc[0] == "body" else list(loc)
+    names: list[int | str] = []
+    node = data
+    for position, part in enumerate(parts):
+        if data is None:
+            names.append(part)
+        elif _holds(node, part):
+            names.append(part)
+            node = node[part]
+        elif missing and position == len(parts) - 1 and isinstance(node, dict):
+            names.append(part)
     out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    for name in names:
+        out += f"[{name}]" if isinstance(name, int) else (f".{name}" if out else str(name))
     return out or None
 
 
-def invalid_request(errors: Sequence[Any]) -> InvalidRequest:
+def _holds(node: Any, part: int | str) -> bool:
+    if isinstance(node, dict):
+        return part in node
+    return isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+
+
+def invalid_request(errors: Sequence[Any], data: Any = None) -> InvalidRequest:
     """One readable message for pydantic errors, naming the first offending field as `param`."""
-    first = errors[0] if errors else {}
-    param = param_of(first.get("loc", ()))
-    message = first.get("msg", "Invalid request.")
+    if not errors:
+        return InvalidRequest("Invalid request.")
+    params = [param_of(e["loc"], data, missing=e["type"] == "missing") for e in errors]
+    param, first = params[0], errors[0]
+    message = first["msg"] if first["type"] != "missing" else "This field is required."
     if param:
         message = f"Invalid value for '{param}': {message}"
-    if len(errors) > 1:
-        message += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    others = len(set(params)) - 1
+    if others > 0:
+        message += f" (and {others} more problem{'s' if others > 1 else ''})"
     return InvalidRequest(message, param=param)
 
 
-def from_validation_error(exc: ValidationError) -> InvalidRequest:
-    return invalid_request(exc.errors(include_url=False, include_input=False))
+def from_validation_error(exc: ValidationError, data: Any = None) -> InvalidRequest:
+    return invalid_request(exc.errors(include_url=False, include_input=False), data)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -72,7 +96,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_validation(_req: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        return render(invalid_request(exc.errors()))
+        errors = exc.errors()
+        if errors and errors[0].get("type") == "json_invalid":
+            return render(InvalidRequest("We could not parse the JSON body of your request."))
+        from_body = bool(errors) and tuple(errors[0]["loc"][:1]) == ("body",)
+        return render(invalid_request(errors, exc.body if from_body else None))
 
     async def on_http(_req: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)

@@ -30,7 +30,7 @@ async def read_body(request: Request, schema: type[BaseModel]) -> JSONObject:
     try:
         schema.model_validate(data)
     except ValidationError as exc:
-        raise from_validation_error(exc) from None
+        raise from_validation_error(exc, data) from None
     return data
 
 
