@@ -38,7 +38,7 @@ def test_validation_errors_become_invalid_request_with_param() -> None:
         (
             {"model": "m", "messages": [{"role": "user", "content": {"a": 1}}]},
             "messages[0].content",
-        ),  # noqa: E501
+        ),
         ({"model": "m", "messages": [{"content": "hi"}]}, "messages[0].role"),
         ({"model": "m"}, "messages"),
         ({"messages": [{"role": "user", "content": "x"}]}, "model"),

@@ -38,7 +38,14 @@ def create_app(
         finally:
             await container.stop()
 
-    app = FastAPI(title="Twelve", version="0.1.0", lifespan=lifespan)
+    # FastAPI's own telemetry is off: EdgeMiddleware already makes the server span, the metrics
+    # and the access log, and a second set would double the per-request cost.
+    app = FastAPI(
+        title="Twelve",
+        version="0.1.0",
+        lifespan=lifespan,
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+    )
     app.state.container = container
     install_error_handlers(app)
     app.include_router(health.build_router(container.readiness))

@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -34,11 +33,13 @@ class Database:
         if self.is_sqlite:
             if self.url.database:
                 Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
-            # NullPool: aiosqlite connections are cheap to open and a pooled connection that
-            # a cancelled task abandons mid-transaction would keep the write lock.
+            # Pooled: opening an aiosqlite connection costs a thread and the PRAGMAs below.
+            # A connection comes back to the pool rolled back (sqlite3's rollback() ends any
+            # transaction we BEGAN), so a cancelled writer cannot keep the write lock.
             engine = create_async_engine(
                 self.url.set(drivername="sqlite+aiosqlite"),
-                poolclass=NullPool,
+                pool_size=5,
+                max_overflow=10,
                 connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "isolation_level": None},
             )
             event.listen(engine.sync_engine, "connect", _sqlite_on_connect)

@@ -2,8 +2,8 @@
 
 A key is `tw-` followed by 256 random bits. Only its SHA-256 is stored: the keys are random, so a
 fast hash is as safe as a slow one and keeps authentication off the hot path's CPU budget.
-Lookups are cached for `cache_seconds` (hits and misses alike), so the hot path reads the database
-at most once a second per key; a revocation in this process drops the entry at once, and other
+Lookups are cached for `cache_seconds` (hits and misses alike; see `key_cache.py`), so the hot path
+does not wait on the database; a revocation in this process drops the entry at once, and other
 processes see it when their entry expires.
 """
 
@@ -13,7 +13,6 @@ import hashlib
 import secrets
 import time
 
-from cachetools import TTLCache
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import RowMapping
 
@@ -22,6 +21,7 @@ from twelve.kernel.errors import InvalidRequest, NotFound
 from twelve.modules.credits.api import CustomersService
 from twelve.modules.gateway.adapters.tables import api_keys
 from twelve.modules.gateway.api import ApiKey, CreateApiKey, IssuedApiKey, Principal
+from twelve.modules.gateway.key_cache import RefreshingCache
 
 KEY_PREFIX = "tw-"
 _SHOWN_CHARS = 10
@@ -41,7 +41,9 @@ class KeyRegistry:
     ) -> None:
         self._db = db
         self._customers = customers
-        self._cache: TTLCache[str, Principal | None] = TTLCache(maxsize=100_000, ttl=cache_seconds)
+        self._cache: RefreshingCache[Principal | None] = RefreshingCache(
+            self._lookup, ttl=cache_seconds
+        )
 
     async def create_key(self, command: CreateApiKey) -> IssuedApiKey:
         if await self._customers.get_customer(command.customer_id) is None:
@@ -85,20 +87,13 @@ class KeyRegistry:
             row = (await conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
         if row is None:
             raise NotFound(f"No such API key: {key_id!r}.", param="id")
-        self._cache.pop(row._mapping["key_hash"], None)
+        self._cache.forget(row._mapping["key_hash"])
         return _api_key(row._mapping)
 
     async def authenticate(self, key: str) -> Principal | None:
         if not key.startswith(KEY_PREFIX):
             return None
-        digest = hash_key(key)
-        try:
-            return self._cache[digest]
-        except KeyError:
-            pass
-        principal = await self._lookup(digest)
-        self._cache[digest] = principal
-        return principal
+        return await self._cache.get(hash_key(key))
 
     async def _lookup(self, digest: str) -> Principal | None:
         async with self._db.read() as conn:
