@@ -1,0 +1,1 @@
+"""Benchmarks of Twelve (not tests): `python -m bench.gateway` measures the gateway's overhead."""
