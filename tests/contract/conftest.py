@@ -6,7 +6,7 @@ providers differ only in configuration, which `tests/modules/models/test_provide
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -38,13 +38,6 @@ def provider(request: pytest.FixtureRequest) -> Provider:
 def fake() -> Iterator[FakeUpstream]:
     with FakeUpstream(api_key=API_KEY) as upstream:
         yield upstream
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[HttpClient]:
-    client = HttpClient()
-    yield client
-    await client.close()
 
 
 @pytest.fixture

@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
-import pytest
-
 from tests.fakes.upstream import FakeUpstream
 from twelve.kernel.http_client import HttpClient
 from twelve.modules.models.adapters.endpoint import Endpoint
 from twelve.modules.models.adapters.protocols.openai_wire import OpenAIWire
 
 NO_HEADERS: dict[str, str] = {}
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeUpstream]:
-    with FakeUpstream() as upstream:
-        yield upstream
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[HttpClient]:
-    client = HttpClient()
-    yield client
-    await client.close()
 
 
 def wire(fake: FakeUpstream, http: HttpClient, **endpoint: object) -> OpenAIWire:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -20,13 +20,6 @@ KEY = "sk-provider-test-0123"
 def fake() -> Iterator[FakeUpstream]:
     with FakeUpstream(api_key=KEY) as upstream:
         yield upstream
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[HttpClient]:
-    client = HttpClient()
-    yield client
-    await client.close()
 
 
 @pytest.mark.parametrize("name", sorted(PROVIDERS))

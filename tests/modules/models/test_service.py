@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -17,19 +16,6 @@ from twelve.modules.models.config import ModelsConfig
 from twelve.modules.models.service import ModelsRegistry, build_models_service
 
 BODY = {"model": "fast-chat", "messages": [{"role": "user", "content": "hi there"}]}
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeUpstream]:
-    with FakeUpstream() as upstream:
-        yield upstream
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[HttpClient]:
-    client = HttpClient()
-    yield client
-    await client.close()
 
 
 @pytest.fixture
