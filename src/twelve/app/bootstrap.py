@@ -6,7 +6,7 @@ module's migrations; `Container.stop` releases everything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from twelve.app.settings import MODULES_WITH_DATABASES, Settings
@@ -39,12 +39,10 @@ class Container:
     keys: KeyRegistry
     gateway: Gateway
     admin: Administration
-    started: bool = field(default=False)
 
     async def start(self) -> None:
         for name, db in self.databases.items():
             await upgrade(db, _MODULES_ROOT / name / "adapters" / "migrations")
-        self.started = True
 
     async def stop(self) -> None:
         await self.http.close()
