@@ -19,6 +19,8 @@ from twelve.kernel.telemetry.logging import get_logger
 from twelve.kernel.telemetry.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = get_logger("twelve.http")
+# The only request headers the edge reads; decoding the rest would be work for nothing.
+_READ_HEADERS = frozenset({b"x-request-id", b"content-length", b"traceparent", b"tracestate"})
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _tracer = tracing.tracer("twelve.http")
 
@@ -33,7 +35,11 @@ class EdgeMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        headers = {
+            k.decode("latin-1"): v.decode("latin-1")
+            for k, v in scope["headers"]
+            if k in _READ_HEADERS
+        }
         incoming = headers.get("x-request-id", "")
         request_id = incoming if _SAFE_ID.match(incoming) else f"req_{secrets.token_hex(12)}"
         method = scope["method"]
