@@ -38,6 +38,8 @@ MODELS: dict[str, list[tuple[str, str, float]]] = {
     "tools": [("openai", "tool", 10)],
     "claude-tools": [("anthropic", "tool", 10)],
     "embed": [("openai", "embed-small", 10)],
+    "stalling": [("openai", "stall-3", 1.5)],
+    "stalling-long": [("openai", "stall-2", 30)],
 }
 
 
