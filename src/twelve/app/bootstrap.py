@@ -45,6 +45,7 @@ class Container:
             await upgrade(db, _MODULES_ROOT / name / "adapters" / "migrations")
 
     async def stop(self) -> None:
+        await self.keys.close()
         await self.http.close()
         for db in self.databases.values():
             await db.dispose()

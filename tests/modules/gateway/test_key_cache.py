@@ -72,3 +72,15 @@ async def test_a_failed_lookup_is_not_cached() -> None:
     with pytest.raises(ConnectionError):
         await cache.get("k")
     assert await cache.get("k") == "k" and calls == 2
+
+
+async def test_drain_waits_for_lookups_under_way() -> None:
+    loader = Loader(delay=0.05)
+    cache = RefreshingCache(loader, ttl=10)
+    pending = asyncio.ensure_future(cache.get("k"))
+    await asyncio.sleep(0)
+    await cache.drain()
+    loader.value = "v2"
+    assert await cache.get("k") == "k:v1"  # the drained lookup finished and was kept
+    assert loader.calls == 1
+    assert await pending == "k:v1"

@@ -41,6 +41,14 @@ class RefreshingCache(Generic[V]):
         future = self._inflight.get(key) or self._start(key)
         return await asyncio.shield(future)
 
+    async def drain(self, grace_seconds: float = 5.0) -> None:
+        """Let lookups under way finish (at shutdown, before their database goes away)."""
+        pending = list(self._inflight.values())
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=grace_seconds)
+            for task in late:
+                task.cancel()
+
     def forget(self, key: str) -> None:
         """Drop `key` now; a lookup already under way for it will not be cached."""
         self._entries.pop(key, None)

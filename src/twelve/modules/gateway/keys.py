@@ -90,6 +90,9 @@ class KeyRegistry:
         self._cache.forget(row._mapping["key_hash"])
         return _api_key(row._mapping)
 
+    async def close(self) -> None:
+        await self._cache.drain()
+
     async def authenticate(self, key: str) -> Principal | None:
         if not key.startswith(KEY_PREFIX):
             return None
