@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
+
 from twelve.app.bootstrap import build
 from twelve.app.settings import Settings
+from twelve.kernel.config_file import ConfigFileError
 
 
 async def test_migrations_are_idempotent_across_restarts(tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, admin_key="adm")
     first = build(settings)
     await first.start()
-    await first.admin.create_customer("acme")
+    await first.administration().create_customer("acme")
     await first.stop()
     assert (tmp_path / "gateway.db").is_file()
     assert (tmp_path / "credits.db").is_file()
@@ -20,6 +24,24 @@ async def test_migrations_are_idempotent_across_restarts(tmp_path: Path) -> None
     second = build(settings)
     await second.start()
     try:
-        assert [c.name for c in await second.credits.list_customers()] == ["acme"]
+        customers = await second.administration().customers.list_customers()
+        assert [c.name for c in customers] == ["acme"]
     finally:
         await second.stop()
+
+
+def test_unknown_modules_are_refused() -> None:
+    with pytest.raises(ValidationError, match="unknown modules"):
+        Settings(modules="gateway,nope")
+
+
+def test_a_module_served_elsewhere_needs_its_url(tmp_path: Path) -> None:
+    with pytest.raises(ConfigFileError, match=r"TWELVE_\w+_URL and TWELVE_INTERNAL_KEY"):
+        build(Settings(data_dir=tmp_path, modules="gateway,admin"))
+
+
+def test_a_worker_process_has_no_databases_and_no_public_api(tmp_path: Path) -> None:
+    container = build(Settings(data_dir=tmp_path, modules="models,chat", internal_key="k"))
+    assert container.databases == {}
+    assert container.gateway is None and container.admin is None
+    assert set(container.internal) == {"models", "chat"}

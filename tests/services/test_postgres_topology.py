@@ -19,9 +19,9 @@ async def test_one_dsn_gives_every_module_its_own_schema(tmp_path: Path) -> None
         container = build(Settings(data_dir=tmp_path, database_url=url, admin_key="adm"))
         await container.start()
         try:
-            customer = await container.admin.create_customer("acme")
-            issued = await container.admin.create_key_for("acme")
-            principal = await container.keys.authenticate(issued.key)
+            customer = await container.administration().create_customer("acme")
+            issued = await container.administration().create_key_for("acme")
+            principal = await container.administration().keys.authenticate(issued.key)
             assert principal is not None
             assert principal.customer_id == customer.id
             assert await container.readiness() == {"gateway": True, "credits": True}

@@ -12,6 +12,7 @@ from twelve.app.bootstrap import Container, build
 from twelve.app.settings import Settings
 from twelve.kernel.edge import EdgeMiddleware
 from twelve.kernel.http_errors import install_error_handlers
+from twelve.kernel.rpc import internal_router
 from twelve.kernel.telemetry.logging import setup_logging
 from twelve.kernel.telemetry.tracing import setup_tracing
 from twelve.modules.admin import http as admin_http
@@ -28,7 +29,6 @@ def create_app(
     setup_logging(settings.log_level)
     setup_tracing()
     container = container or build(settings)
-    admin_key = admin_key or admin_key_for(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -49,8 +49,15 @@ def create_app(
     app.state.container = container
     install_error_handlers(app)
     app.include_router(health.build_router(container.readiness))
-    app.include_router(gateway_http.build_router(container.gateway))
-    app.include_router(admin_http.build_router(container.admin, admin_key))
+    if container.gateway is not None:
+        app.include_router(gateway_http.build_router(container.gateway))
+    if container.admin is not None:
+        admin_key = admin_key or admin_key_for(settings)
+        app.include_router(admin_http.build_router(container.admin, admin_key))
+    if container.internal and settings.internal_key is not None:
+        internal_key = settings.internal_key.get_secret_value()
+        for module, endpoints in container.internal.items():
+            app.include_router(internal_router(module, endpoints, internal_key))
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
     return app
 

@@ -1,30 +1,54 @@
 """Wiring: the one place that builds every module's services and injects their dependencies.
 
-`build` makes the object graph without I/O; `Container.start` opens databases and applies each
-module's migrations; `Container.stop` releases everything.
+A process serves the modules in `Settings.modules` (all of them by default). For each port a
+served module depends on, the wiring injects the in-process service when that module is served
+here too, and an HTTP client of the module's internal routes when it is served elsewhere
+(`TWELVE_<MODULE>_URL`). `build` makes the object graph without I/O; `Container.start` applies
+each served module's migrations; `Container.stop` releases everything.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from twelve.app.settings import MODULES_WITH_DATABASES, Settings
-from twelve.kernel.config_file import load_config_file
+from twelve.kernel.config_file import ConfigFileError, load_config_file
 from twelve.kernel.db import Database, module_database_url
 from twelve.kernel.http_client import HttpClient
 from twelve.kernel.migrations import upgrade
+from twelve.kernel.rpc import Endpoints, RpcClient
 from twelve.modules.admin.service import Administration
+from twelve.modules.chat import http as chat_http
+from twelve.modules.chat.api import ChatService
+from twelve.modules.chat.client import RemoteChat
 from twelve.modules.chat.service import ChatCompletions
+from twelve.modules.completion import http as completion_http
+from twelve.modules.completion.api import CompletionService
+from twelve.modules.completion.client import RemoteCompletion
 from twelve.modules.completion.service import TextCompletions
+from twelve.modules.credits import http as credits_http
+from twelve.modules.credits.api import CustomersService
+from twelve.modules.credits.client import RemoteCredits
 from twelve.modules.credits.service import CreditsService
+from twelve.modules.embeddings import http as embeddings_http
+from twelve.modules.embeddings.api import EmbeddingsService
+from twelve.modules.embeddings.client import RemoteEmbeddings
 from twelve.modules.embeddings.service import Embeddings
+from twelve.modules.gateway import http as gateway_http
+from twelve.modules.gateway.api import KeysService
+from twelve.modules.gateway.client import RemoteKeys
 from twelve.modules.gateway.keys import KeyRegistry
 from twelve.modules.gateway.routing import RetryPolicy
 from twelve.modules.gateway.service import Gateway
 from twelve.modules.gateway.settings import GatewaySettings
+from twelve.modules.models import http as models_http
+from twelve.modules.models.api import ModelsService
+from twelve.modules.models.client import RemoteModels
 from twelve.modules.models.config import ModelsConfig
-from twelve.modules.models.service import ModelsRegistry, build_models_service
+from twelve.modules.models.service import build_models_service
 
 _MODULES_ROOT = Path(__file__).resolve().parent.parent / "modules"
 
@@ -32,20 +56,22 @@ _MODULES_ROOT = Path(__file__).resolve().parent.parent / "modules"
 @dataclass
 class Container:
     settings: Settings
+    hosted: frozenset[str]
     databases: dict[str, Database]
     http: HttpClient
-    models: ModelsRegistry
-    credits: CreditsService
-    keys: KeyRegistry
-    gateway: Gateway
-    admin: Administration
+    gateway: Gateway | None
+    admin: Administration | None
+    # The ports this process serves to modules in other processes, by module name.
+    internal: dict[str, Endpoints]
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def start(self) -> None:
         for name, db in self.databases.items():
             await upgrade(db, _MODULES_ROOT / name / "adapters" / "migrations")
 
     async def stop(self) -> None:
-        await self.keys.close()
+        for close in self.closers:
+            await close()
         await self.http.close()
         for db in self.databases.values():
             await db.dispose()
@@ -53,36 +79,117 @@ class Container:
     async def readiness(self) -> dict[str, bool]:
         return {name: await db.ping() for name, db in self.databases.items()}
 
+    def administration(self) -> Administration:
+        if self.admin is None:
+            raise ConfigFileError("the admin module is not served by this process")
+        return self.admin
+
+
+class _Wiring:
+    """Each port, built once and only when something served here needs it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.hosted = settings.hosted_modules
+        self.http = HttpClient()
+        self.databases = {
+            name: _database(settings, name)
+            for name in MODULES_WITH_DATABASES
+            if name in self.hosted
+        }
+        self.closers: list[Callable[[], Awaitable[None]]] = []
+
+    def _remote(self, module: str) -> RpcClient:
+        url = self.settings.module_url(module)
+        key = self.settings.internal_key
+        if not url or key is None:
+            raise ConfigFileError(
+                f"the {module} module is not served by this process: set "
+                f"TWELVE_{module.upper()}_URL and TWELVE_INTERNAL_KEY, or serve it here"
+            )
+        return RpcClient(module, url, key.get_secret_value(), self.http)
+
+    @cached_property
+    def models(self) -> ModelsService:
+        if "models" not in self.hosted:
+            return RemoteModels(self._remote("models"))
+        raw = load_config_file(self.settings.config)
+        config = ModelsConfig.model_validate({"models": raw.get("models") or []})
+        return build_models_service(config, self.http)
+
+    @cached_property
+    def credits(self) -> CustomersService:
+        if "credits" not in self.hosted:
+            return RemoteCredits(self._remote("credits"))
+        return CreditsService(self.databases["credits"])
+
+    @cached_property
+    def keys(self) -> KeysService:
+        if "gateway" not in self.hosted:
+            return RemoteKeys(self._remote("gateway"))
+        registry = KeyRegistry(
+            self.databases["gateway"],
+            self.credits,
+            cache_seconds=GatewaySettings().key_cache_seconds,
+        )
+        self.closers.append(registry.close)
+        return registry
+
+    @cached_property
+    def chat(self) -> ChatService:
+        if "chat" not in self.hosted:
+            return RemoteChat(self._remote("chat"))
+        return ChatCompletions(self.models)
+
+    @cached_property
+    def completion(self) -> CompletionService:
+        if "completion" not in self.hosted:
+            return RemoteCompletion(self._remote("completion"))
+        return TextCompletions(self.models)
+
+    @cached_property
+    def embeddings(self) -> EmbeddingsService:
+        if "embeddings" not in self.hosted:
+            return RemoteEmbeddings(self._remote("embeddings"))
+        return Embeddings(self.models)
+
+    def gateway(self) -> Gateway:
+        return Gateway(
+            keys=self.keys,
+            models=self.models,
+            chat=self.chat,
+            completion=self.completion,
+            embeddings=self.embeddings,
+            policy=RetryPolicy.from_settings(GatewaySettings()),
+        )
+
+    def internal(self) -> dict[str, Endpoints]:
+        """The internal routes of served modules: only with an internal key to guard them."""
+        if self.settings.internal_key is None:
+            return {}
+        builders: dict[str, Callable[[], Endpoints]] = {
+            "models": lambda: models_http.internal_endpoints(self.models),
+            "chat": lambda: chat_http.internal_endpoints(self.chat),
+            "completion": lambda: completion_http.internal_endpoints(self.completion),
+            "embeddings": lambda: embeddings_http.internal_endpoints(self.embeddings),
+            "credits": lambda: credits_http.internal_endpoints(self.credits),
+            "gateway": lambda: gateway_http.internal_endpoints(self.keys),
+        }
+        return {name: build() for name, build in builders.items() if name in self.hosted}
+
 
 def build(settings: Settings) -> Container:
-    raw = load_config_file(settings.config)
-    models_config = ModelsConfig.model_validate({"models": raw.get("models") or []})
-    databases = {name: _database(settings, name) for name in MODULES_WITH_DATABASES}
-    http = HttpClient()
-    gateway_settings = GatewaySettings()
-
-    models = build_models_service(models_config, http)
-    credits = CreditsService(databases["credits"])
-    keys = KeyRegistry(
-        databases["gateway"], credits, cache_seconds=gateway_settings.key_cache_seconds
-    )
-    gateway = Gateway(
-        keys=keys,
-        models=models,
-        chat=ChatCompletions(models),
-        completion=TextCompletions(models),
-        embeddings=Embeddings(models),
-        policy=RetryPolicy.from_settings(gateway_settings),
-    )
+    wiring = _Wiring(settings)
+    hosted = wiring.hosted
     return Container(
         settings=settings,
-        databases=databases,
-        http=http,
-        models=models,
-        credits=credits,
-        keys=keys,
-        gateway=gateway,
-        admin=Administration(credits, keys),
+        hosted=hosted,
+        databases=wiring.databases,
+        http=wiring.http,
+        gateway=wiring.gateway() if "gateway" in hosted else None,
+        admin=Administration(wiring.credits, wiring.keys) if "admin" in hosted else None,
+        internal=wiring.internal(),
+        closers=wiring.closers,
     )
 
 

@@ -69,9 +69,14 @@ def _print(value: BaseModel | list[BaseModel]) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8080).")] = None,
+    modules: Annotated[
+        str | None,
+        typer.Option(help="Serve only these modules, e.g. gateway,admin (default: all)."),
+    ] = None,
 ) -> None:
-    """Serve every module in this process."""
-    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    """Serve the platform: every module in this process, or the ones named by --modules."""
+    given = {"host": host, "port": port, "modules": modules}
+    overrides = {k: v for k, v in given.items() if v is not None}
     settings = _settings(**overrides)
     container = _container(settings)
     # Imported here: the admin commands need neither the web stack nor the server.
@@ -79,7 +84,7 @@ def serve(
 
     from twelve.app.asgi import admin_key_for, create_app
 
-    admin_key = admin_key_for(settings)
+    admin_key = admin_key_for(settings) if container.admin is not None else None
     _announce(settings, admin_key)
     app = create_app(settings, container, admin_key)
     uvicorn.run(
@@ -94,19 +99,23 @@ def serve(
     )
 
 
-def _announce(settings: Settings, source: AdminKeySource) -> None:
+def _announce(settings: Settings, source: AdminKeySource | None) -> None:
     print(f"Twelve: data in {settings.data_dir.resolve()}", file=sys.stderr)
-    if source.generated_key:
-        print(
-            f"Twelve: generated an admin key (shown once, kept in {source.path}):\n"
-            f"    {source.generated_key}",
-            file=sys.stderr,
-        )
-    elif source.origin == "file":
-        print(f"Twelve: admin key is in {source.path}", file=sys.stderr)
-    else:
-        print("Twelve: admin key from TWELVE_ADMIN_KEY", file=sys.stderr)
+    print(f"Twelve: modules {', '.join(sorted(settings.hosted_modules))}", file=sys.stderr)
+    if source is not None:
+        print(f"Twelve: {_admin_key_origin(source)}", file=sys.stderr)
     print(f"Twelve: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
+
+
+def _admin_key_origin(source: AdminKeySource) -> str:
+    if source.generated_key:
+        return (
+            f"generated an admin key (shown once, kept in {source.path}):\n"
+            f"    {source.generated_key}"
+        )
+    if source.origin == "file":
+        return f"admin key is in {source.path}"
+    return "admin key from TWELVE_ADMIN_KEY"
 
 
 @cli.command()
@@ -123,12 +132,12 @@ def migrate() -> None:
 @customers_cli.command("create")
 def customers_create(name: str) -> None:
     """Create a customer."""
-    _print(_run(lambda c: c.admin.create_customer(name)))
+    _print(_run(lambda c: c.administration().create_customer(name)))
 
 
 @customers_cli.command("list")
 def customers_list() -> None:
-    _print(_run(lambda c: c.credits.list_customers()))  # type: ignore[arg-type]
+    _print(_run(lambda c: c.administration().customers.list_customers()))  # type: ignore[arg-type]
 
 
 @keys_cli.command("create")
@@ -138,18 +147,18 @@ def keys_create(
     model: Annotated[list[str] | None, typer.Option(help="Allow only this model (repeat).")] = None,
 ) -> None:
     """Issue an API key; the full key is printed only now."""
-    _print(_run(lambda c: c.admin.create_key_for(customer, name, model or None)))
+    _print(_run(lambda c: c.administration().create_key_for(customer, name, model or None)))
 
 
 @keys_cli.command("list")
 def keys_list(customer: Annotated[str | None, typer.Option(help="Customer id.")] = None) -> None:
-    _print(_run(lambda c: c.admin.list_keys(customer)))  # type: ignore[arg-type]
+    _print(_run(lambda c: c.administration().list_keys(customer)))  # type: ignore[arg-type]
 
 
 @keys_cli.command("revoke")
 def keys_revoke(key_id: str) -> None:
     """Revoke a key; it stops working within a second."""
-    _print(_run(lambda c: c.admin.revoke_key(key_id)))
+    _print(_run(lambda c: c.administration().revoke_key(key_id)))
 
 
 def main() -> None:

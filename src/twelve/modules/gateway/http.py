@@ -11,10 +11,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from twelve.kernel.errors import NotFound
+from twelve.kernel.rpc import Endpoints
 from twelve.modules.chat.api import ChatCompletionRequest
 from twelve.modules.completion.api import CompletionRequest
 from twelve.modules.embeddings.api import EmbeddingRequest
-from twelve.modules.gateway.api import Principal
+from twelve.modules.gateway.api import CreateApiKey, KeysService, Principal
 from twelve.modules.gateway.metering import record_usage
 from twelve.modules.gateway.request_body import read_body, schema_of
 from twelve.modules.gateway.routing import Routed
@@ -101,3 +102,15 @@ def _stream(routed: Routed[OpenStream], body: JSONObject) -> StreamingResponse:
     )
     headers = _routing_headers(routed) | {"cache-control": "no-cache", "x-accel-buffering": "no"}
     return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
+
+
+def internal_endpoints(keys: KeysService) -> Endpoints:
+    """The keys port, for an admin module served in another process."""
+    return Endpoints(
+        calls={
+            "create_key": lambda a: keys.create_key(CreateApiKey.model_validate(a["command"])),
+            "list_keys": lambda a: keys.list_keys(a.get("customer_id")),
+            "revoke_key": lambda a: keys.revoke_key(a["key_id"]),
+            "authenticate": lambda a: keys.authenticate(a["key"]),
+        }
+    )

@@ -1,0 +1,150 @@
+"""Two processes instead of one: `--modules` splits the platform, and a client cannot tell.
+
+`workers` serves models, chat, completion and embeddings; `edge` serves gateway, admin and credits
+and reaches the workers through their internal routes (TWELVE_<MODULE>_URL, TWELVE_INTERNAL_KEY).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from openai import OpenAI
+
+from tests.e2e.server import TwelveServer
+from tests.e2e.stack import sent_upstream, server_env
+from tests.e2e.wire import sse_data
+from tests.fakes.upstream import FakeUpstream
+
+WORKER_MODULES = ("models", "chat", "completion", "embeddings")
+INTERNAL_KEY = "twinternal-e2e-" + secrets.token_urlsafe(16)
+
+
+@pytest.fixture(scope="module")
+def workers(
+    twelve_config: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TwelveServer]:
+    root = tmp_path_factory.mktemp("workers")
+    env = server_env(twelve_config, root / "data") | {
+        "TWELVE_MODULES": ",".join(WORKER_MODULES),
+        "TWELVE_INTERNAL_KEY": INTERNAL_KEY,
+    }
+    server = TwelveServer(env, root / "stderr.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def edge(
+    workers: TwelveServer, admin_key: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TwelveServer]:
+    root = tmp_path_factory.mktemp("edge")
+    env = {
+        "TWELVE_DATA_DIR": str(root / "data"),
+        "TWELVE_MODULES": "gateway,admin,credits",
+        "TWELVE_INTERNAL_KEY": INTERNAL_KEY,
+        "TWELVE_ADMIN_KEY": admin_key,
+        "TWELVE_GATEWAY_RETRIES": "1",
+        "TWELVE_GATEWAY_RETRY_BACKOFF_SECONDS": "0.01",
+    } | {f"TWELVE_{m.upper()}_URL": workers.base_url for m in WORKER_MODULES}
+    server = TwelveServer(env, root / "stderr.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def edge_api(edge: TwelveServer, admin_key: str) -> Iterator[httpx.Client]:
+    admin = {"Authorization": f"Bearer {admin_key}"}
+    with httpx.Client(base_url=edge.base_url, timeout=30) as client:
+        customer = client.post("/admin/v1/customers", json={"name": "split"}, headers=admin)
+        key = client.post(
+            "/admin/v1/keys", json={"customer_id": customer.json()["id"]}, headers=admin
+        )
+        client.headers["Authorization"] = f"Bearer {key.json()['key']}"
+        yield client
+
+
+def test_the_openai_sdk_works_through_a_split_deployment(
+    edge: TwelveServer, edge_api: httpx.Client
+) -> None:
+    key = edge_api.headers["Authorization"].removeprefix("Bearer ")
+    with OpenAI(api_key=key, base_url=f"{edge.base_url}/v1", max_retries=0) as sdk:
+        assert {m.id for m in sdk.models.list()} >= {"echo", "claude", "embed"}
+        reply = sdk.chat.completions.create(
+            model="claude", messages=[{"role": "user", "content": "across processes"}]
+        )
+        assert reply.choices[0].message.content == "echo: across processes"
+        chunks = list(
+            sdk.chat.completions.create(
+                model="echo",
+                messages=[{"role": "user", "content": "one two"}],
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+        )
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert text == "echo: one two"
+        assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens > 0
+        vectors = sdk.embeddings.create(model="embed", input=["a", "b"])
+        assert len(vectors.data) == 2
+
+
+def test_fallback_and_errors_cross_the_process_boundary(edge_api: httpx.Client) -> None:
+    hello = [{"role": "user", "content": "split route"}]
+    fallback = edge_api.post("/v1/chat/completions", json={"model": "fallback", "messages": hello})
+    assert fallback.status_code == 200, fallback.text
+    assert fallback.headers["x-twelve-deployment"] == "fallback#1"
+    assert fallback.headers["x-twelve-attempts"] == "3"
+
+    rejected = edge_api.post("/v1/chat/completions", json={"model": "rejecting", "messages": hello})
+    assert rejected.status_code == 400
+    assert rejected.json()["error"]["type"] == "invalid_request_error"
+    broken = edge_api.post("/v1/chat/completions", json={"model": "broken", "messages": hello})
+    assert broken.status_code == 502
+    unknown = edge_api.post("/v1/chat/completions", json={"model": "nope", "messages": hello})
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "model_not_found"
+
+    cut = edge_api.post(
+        "/v1/chat/completions", json={"model": "cut", "messages": hello, "stream": True}
+    )
+    last = orjson.loads(sse_data(cut)[-1])
+    assert last["error"]["type"] == "upstream_error"  # the break reached the client, no [DONE]
+
+
+def test_one_trace_spans_both_processes_and_the_upstream(
+    edge_api: httpx.Client, upstream: FakeUpstream
+) -> None:
+    trace_id = secrets.token_hex(16)
+    traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
+    marker = f"trace {secrets.token_hex(4)}"
+    response = edge_api.post(
+        "/v1/chat/completions",
+        json={"model": "echo", "messages": [{"role": "user", "content": marker}]},
+        headers={"traceparent": traceparent},
+    )
+    assert response.status_code == 200
+    received = sent_upstream(upstream, marker).headers["traceparent"]
+    assert received.split("-")[1] == trace_id
+
+
+def test_internal_routes_need_the_internal_key(workers: TwelveServer) -> None:
+    url = f"{workers.base_url}/internal/models/list_models"
+    assert httpx.post(url, json={}).status_code == 401
+    assert httpx.post(url, json={}, headers={"x-twelve-internal-key": "wrong"}).status_code == 401
+    listed = httpx.post(url, json={}, headers={"x-twelve-internal-key": INTERNAL_KEY})
+    assert listed.status_code == 200
+    assert "echo" in {card["id"] for card in listed.json()}
+    # The workers serve no public API of their own.
+    assert httpx.get(f"{workers.base_url}/v1/models").status_code == 404
+
+
+def test_the_monolith_has_no_internal_routes(server: TwelveServer) -> None:
+    url = f"{server.base_url}/internal/models/list_models"
+    assert httpx.post(url, json={}, headers={"x-twelve-internal-key": ""}).status_code == 404
