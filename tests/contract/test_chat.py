@@ -9,20 +9,9 @@ from typing import Any
 from tests.contract.conftest import Connect
 from tests.fakes.upstream import FakeUpstream
 from tests.support.openai_spec import validate
+from tests.support.tools import WEATHER_TOOL
 
 NO_HEADERS: dict[str, str] = {}
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
 
 
 def chat_body(text: str = "hello there", **extra: Any) -> dict[str, Any]:

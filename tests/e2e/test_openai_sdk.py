@@ -14,7 +14,6 @@ import pytest
 from openai import APIError, AsyncOpenAI, OpenAI
 from openai.types.chat import (
     ChatCompletionChunk,
-    ChatCompletionFunctionToolParam,
     ChatCompletionMessageParam,
 )
 
@@ -22,19 +21,7 @@ from tests.e2e.stack import MODELS, UPSTREAM_KEY, sent_upstream
 from tests.e2e.wire import DONE, sse_chunks, sse_data
 from tests.fakes.upstream import FakeUpstream
 from tests.support.openai_spec import validate
-
-WEATHER_TOOL: ChatCompletionFunctionToolParam = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
+from tests.support.tools import WEATHER_TOOL
 
 
 def test_models_list(client: OpenAI) -> None:
