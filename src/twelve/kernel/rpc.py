@@ -25,6 +25,7 @@ from pydantic_core import to_jsonable_python
 from twelve.kernel.errors import AuthenticationFailed, NotFound, TwelveError, UpstreamError
 from twelve.kernel.http_client import HttpClient
 from twelve.kernel.http_errors import from_validation_error
+from twelve.kernel.streams import close_stream
 from twelve.kernel.telemetry.tracing import inject
 
 INTERNAL_KEY_HEADER = "x-twelve-internal-key"
@@ -122,9 +123,7 @@ async def _open_stream(items: AsyncIterator[JSON]) -> Response:
         except TwelveError as exc:
             yield orjson.dumps(to_wire(exc)) + b"\n"
         finally:
-            aclose = getattr(items, "aclose", None)
-            if aclose is not None:
-                await aclose()
+            await close_stream(items)
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
 

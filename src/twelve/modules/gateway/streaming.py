@@ -14,6 +14,7 @@ import orjson
 
 from twelve.kernel.errors import TwelveError
 from twelve.kernel.sse import DONE, encode_data
+from twelve.kernel.streams import close_stream
 from twelve.kernel.telemetry.logging import get_logger
 from twelve.kernel.telemetry.metrics import ERRORS
 from twelve.modules.models.api import JSONObject
@@ -34,7 +35,7 @@ async def open_stream(chunks: AsyncIterator[JSONObject]) -> OpenStream:
     except StopAsyncIteration:
         return OpenStream(None, chunks)
     except BaseException:
-        await _close(chunks)
+        await close_stream(chunks)
         raise
     return OpenStream(first, chunks)
 
@@ -55,7 +56,7 @@ async def relay(
         log.warning("stream_failed", error=exc.message)
         yield encode_data(orjson.dumps(exc.body()))
     finally:
-        await _close(stream.rest)
+        await close_stream(stream.rest)
 
 
 def _emit(
@@ -69,9 +70,3 @@ def _emit(
             return []
         chunk = {k: v for k, v in chunk.items() if k != "usage"}
     return [encode_data(orjson.dumps(chunk))]
-
-
-async def _close(chunks: AsyncIterator[JSONObject]) -> None:
-    aclose = getattr(chunks, "aclose", None)
-    if aclose is not None:
-        await aclose()

@@ -18,9 +18,10 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from twelve.kernel.errors import InvalidRequest, UpstreamError
+from twelve.kernel.streams import close_stream
 from twelve.kernel.telemetry.metrics import UPSTREAM_LATENCY, UPSTREAM_REQUESTS
 from twelve.kernel.telemetry.tracing import inject, tracer
-from twelve.modules.models.adapters.port import ProviderPort, close_stream
+from twelve.modules.models.adapters.port import ProviderPort
 from twelve.modules.models.api import DeploymentRef, JSONObject
 
 _TRACER = tracer(__name__)

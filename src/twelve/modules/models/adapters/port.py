@@ -26,13 +26,3 @@ class ProviderPort(Protocol):
     ) -> AsyncIterator[JSONObject]: ...
 
     async def embeddings(self, body: JSONObject, headers: Mapping[str, str]) -> JSONObject: ...
-
-
-async def close_stream(chunks: AsyncIterator[JSONObject]) -> None:
-    """Close a stream now rather than at garbage collection, so its connection is freed at once.
-
-    Port streams are async generators, typed as `AsyncIterator` in the port.
-    """
-    close = getattr(chunks, "aclose", None)
-    if close is not None:
-        await close()
