@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header
+from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel
 
 from twelve.kernel.errors import AuthenticationFailed, NotFound
@@ -21,8 +22,8 @@ class ListOf(BaseModel):
 
 def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
     async def require_admin(authorization: Annotated[str | None, Header()] = None) -> None:
-        scheme, _, token = (authorization or "").partition(" ")
-        if scheme.lower() != "bearer" or not token or not admin_key.matches(token.strip()):
+        scheme, token = get_authorization_scheme_param(authorization)
+        if scheme.lower() != "bearer" or not token or not admin_key.matches(token):
             raise AuthenticationFailed(
                 "The admin API needs the admin key: 'Authorization: Bearer <admin key>'.",
                 code="invalid_admin_key",

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
+from fastapi.security.utils import get_authorization_scheme_param
 
 from twelve.kernel.errors import NotFound
 from twelve.kernel.rpc import Endpoints
@@ -28,7 +29,8 @@ def build_router(gateway: Gateway) -> APIRouter:
     async def caller_of(request: Request) -> Principal:
         # Called directly rather than through FastAPI's Depends: dependency resolution was a
         # tenth of the gateway's CPU per request in the benchmark's profile.
-        return await gateway.authenticate(request.headers.get("authorization"))
+        scheme, token = get_authorization_scheme_param(request.headers.get("authorization"))
+        return await gateway.authenticate(token if scheme.lower() == "bearer" else "")
 
     router = APIRouter(prefix="/v1", tags=["openai"])
 

@@ -38,14 +38,14 @@ class Gateway:
         self._embeddings = embeddings
         self._policy = policy
 
-    async def authenticate(self, authorization: str | None) -> Principal:
-        scheme, _, token = (authorization or "").partition(" ")
-        if not token or scheme.lower() != "bearer":
+    async def authenticate(self, token: str) -> Principal:
+        """The caller of a request that presented `token` (empty when it presented none)."""
+        if not token:
             raise AuthenticationFailed(
                 "You didn't provide an API key. Send it as 'Authorization: Bearer tw-...'.",
                 code="missing_api_key",
             )
-        principal = await self._keys.authenticate(token.strip())
+        principal = await self._keys.authenticate(token)
         if principal is None:
             raise AuthenticationFailed("Incorrect API key provided.")
         return principal
