@@ -35,6 +35,8 @@ class DeploymentRef(BaseModel):
     provider: str
     upstream_model: str
     base_url: str
+    # Whether a call that timed out may be sent again: the upstream may already have billed it.
+    retry_on_timeout: bool = True
 
 
 class ModelCard(BaseModel):
