@@ -12,13 +12,13 @@ class ChatCompletions:
         self._models = models
 
     async def complete(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject:
-        response = await self._models.chat(deployment, body)
+        response = await self._models.call(deployment.id, "chat", body)
         response["model"] = deployment.model
         return response
 
     async def stream(
         self, deployment: DeploymentRef, body: JSONObject
     ) -> AsyncIterator[JSONObject]:
-        async for chunk in self._models.chat_stream(deployment, body):
+        async for chunk in self._models.stream(deployment.id, "chat", body):
             chunk["model"] = deployment.model
             yield chunk

@@ -12,13 +12,13 @@ class TextCompletions:
         self._models = models
 
     async def complete(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject:
-        response = await self._models.completion(deployment, body)
+        response = await self._models.call(deployment.id, "completions", body)
         response["model"] = deployment.model
         return response
 
     async def stream(
         self, deployment: DeploymentRef, body: JSONObject
     ) -> AsyncIterator[JSONObject]:
-        async for chunk in self._models.completion_stream(deployment, body):
+        async for chunk in self._models.stream(deployment.id, "completions", body):
             chunk["model"] = deployment.model
             yield chunk

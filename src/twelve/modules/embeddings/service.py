@@ -10,6 +10,6 @@ class Embeddings:
         self._models = models
 
     async def embed(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject:
-        response = await self._models.embeddings(deployment, body)
+        response = await self._models.call(deployment.id, "embeddings", body)
         response["model"] = deployment.model
         return response
