@@ -36,6 +36,8 @@ def to_chat_completion(message: JSONObject, label: str = ANONYMOUS) -> JSONObjec
     shape = AnthropicShape(label, retryable=True)
     text: list[str] = []
     tool_calls: list[JSONObject] = []
+    if not isinstance(message.get("content"), list):
+        raise shape.bad("`content` is not a list of blocks")
     for block in shape.objects(message.get("content"), "content"):
         if block.get("type") == "text":
             text.append(shape.text(block.get("text"), "content[].text"))

@@ -23,37 +23,37 @@ class AnthropicShape:
         if value is None:
             return {}
         if not isinstance(value, dict):
-            raise self._bad(f"`{where}` is not an object")
+            raise self.bad(f"`{where}` is not an object")
         return value
 
     def objects(self, value: Any, where: str) -> list[JSONObject]:
         if value is None:
             return []
         if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-            raise self._bad(f"`{where}` is not a list of objects")
+            raise self.bad(f"`{where}` is not a list of objects")
         return value
 
     def text(self, value: Any, where: str) -> str:
         if value is None:
             return ""
         if not isinstance(value, str):
-            raise self._bad(f"`{where}` is not a string")
+            raise self.bad(f"`{where}` is not a string")
         return value
 
     def required_text(self, value: Any, where: str) -> str:
         if not isinstance(value, str) or not value:
-            raise self._bad(f"`{where}` is missing")
+            raise self.bad(f"`{where}` is missing")
         return value
 
     def count(self, value: Any, where: str) -> int:
         if value is None:
             return 0
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise self._bad(f"`{where}` is not a token count")
+            raise self.bad(f"`{where}` is not a token count")
         return value
 
     def index(self, value: Any) -> int:
         return self.count(value, "index")
 
-    def _bad(self, what: str) -> UpstreamError:
+    def bad(self, what: str) -> UpstreamError:
         return malformed(what, retryable=self._retryable, label=self._label)
