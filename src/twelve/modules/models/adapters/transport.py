@@ -109,9 +109,10 @@ async def post_stream(
         _discard(response)
         raise
     events = decode_events(body_lines(response, endpoint.max_response_bytes))
+    timed = _within_deadlines(events, endpoint, first_deadline)
     finished = False
     try:
-        async for event in _within_deadlines(events, endpoint, first_deadline):
+        async for event in timed:
             yield event
         finished = True
     except BodyTooLarge:
@@ -123,6 +124,7 @@ async def post_stream(
     except UnicodeDecodeError:
         raise malformed("a stream event that is not UTF-8", retryable=False, label=label) from None
     finally:
+        await close_stream(timed)
         await close_stream(events)
         if finished:
             response.release()
