@@ -20,6 +20,9 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "CHAT",
+    "COMPLETIONS",
+    "EMBEDDINGS",
     "OPERATIONS",
     "Capability",
     "DeploymentRef",
