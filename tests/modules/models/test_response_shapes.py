@@ -15,7 +15,7 @@ from twelve.modules.models.adapters.protocols.anthropic_response import (
     to_chat_completion,
 )
 from twelve.modules.models.adapters.protocols.openai_shapes import check_chunk, check_response
-from twelve.modules.models.adapters.upstream_errors import malformed
+from twelve.modules.models.adapters.upstream_failures import malformed
 from twelve.modules.models.api import OPERATIONS
 
 SCALARS = st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=5)

@@ -29,9 +29,9 @@ from twelve.modules.models.adapters.response_body import (
     body_lines,
     read_body,
 )
-from twelve.modules.models.adapters.upstream_errors import (
+from twelve.modules.models.adapters.upstream_errors import error_from_response
+from twelve.modules.models.adapters.upstream_failures import (
     connection_error,
-    error_from_response,
     malformed,
     redirected,
     stream_interrupted,

@@ -20,7 +20,7 @@ from twelve.modules.models.adapters.protocols.anthropic_response import (
     to_chat_completion,
 )
 from twelve.modules.models.adapters.transport import parse_event, post_json, post_stream
-from twelve.modules.models.adapters.upstream_errors import stream_interrupted
+from twelve.modules.models.adapters.upstream_failures import stream_interrupted
 from twelve.modules.models.api import JSONObject, Operation
 
 # Anthropic requires max_tokens; used when neither the request nor the provider gives one.

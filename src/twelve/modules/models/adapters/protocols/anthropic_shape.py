@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from twelve.kernel.errors import UpstreamError
-from twelve.modules.models.adapters.upstream_errors import malformed
+from twelve.modules.models.adapters.upstream_failures import malformed
 from twelve.modules.models.api import JSONObject
 
 

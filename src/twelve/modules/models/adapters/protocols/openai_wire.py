@@ -17,11 +17,8 @@ from twelve.kernel.http_client import HttpClient
 from twelve.modules.models.adapters.endpoint import Endpoint
 from twelve.modules.models.adapters.protocols.openai_shapes import check_chunk, check_response
 from twelve.modules.models.adapters.transport import parse_event, post_json, post_stream
-from twelve.modules.models.adapters.upstream_errors import (
-    error_in_stream,
-    malformed,
-    stream_interrupted,
-)
+from twelve.modules.models.adapters.upstream_errors import error_in_stream
+from twelve.modules.models.adapters.upstream_failures import malformed, stream_interrupted
 from twelve.modules.models.api import JSONObject, Operation
 
 _MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
