@@ -7,6 +7,7 @@ providers differ only in configuration, which `tests/modules/models/test_provide
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -20,6 +21,7 @@ from twelve.modules.models.config import DeploymentConfig
 from twelve.modules.models.service import endpoint_for
 
 API_KEY = "sk-contract-0123456789abcdef"
+DEPLOYMENT_ID = "contract-deployment"
 
 REPRESENTATIVES: dict[str, Provider] = {}
 for _provider in PROVIDERS.values():
@@ -42,7 +44,8 @@ def fake() -> Iterator[FakeUpstream]:
 
 @pytest.fixture
 def connect(provider: Provider, fake: FakeUpstream, http: HttpClient) -> Connect:
-    """`connect(upstream_model, timeout=…, base_url=…, api_key=…)`: a port to the fake."""
+    """`connect(upstream_model, timeout=…, base_url=…, api_key=…, **deployment fields)`: a port
+    to the fake (or to `base_url`)."""
 
     def make(
         model: str,
@@ -50,6 +53,7 @@ def connect(provider: Provider, fake: FakeUpstream, http: HttpClient) -> Connect
         timeout: float = 5.0,
         base_url: str | None = None,
         api_key: str = API_KEY,
+        **fields: Any,
     ) -> ProviderPort:
         config = DeploymentConfig(
             provider=provider.name,
@@ -57,7 +61,8 @@ def connect(provider: Provider, fake: FakeUpstream, http: HttpClient) -> Connect
             api_key=api_key,
             model=model,
             timeout=timeout,
+            **fields,
         )
-        return PROTOCOLS[provider.protocol](http, endpoint_for(config))
+        return PROTOCOLS[provider.protocol](http, endpoint_for(config, DEPLOYMENT_ID))
 
     return make

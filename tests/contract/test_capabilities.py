@@ -18,7 +18,7 @@ from tests.fakes.upstream import FakeUpstream
 from tests.support.openai_spec import validate
 from twelve.kernel.errors import InvalidRequest, UpstreamError
 from twelve.modules.models.adapters.provider import Provider
-from twelve.modules.models.api import Capability
+from twelve.modules.models.api import COMPLETIONS, EMBEDDINGS, Capability
 
 
 def require(provider: Provider, capability: Capability) -> None:
@@ -28,8 +28,8 @@ def require(provider: Provider, capability: Capability) -> None:
 
 async def test_completion(connect: Connect, provider: Provider) -> None:
     require(provider, "completions")
-    response = await connect("gpt-fake").completion(
-        {"model": "m", "prompt": "once upon a time"}, NO_HEADERS
+    response = await connect("gpt-fake").call(
+        COMPLETIONS, {"model": "m", "prompt": "once upon a time"}, NO_HEADERS
     )
 
     validate(response, "CreateCompletionResponse")
@@ -41,7 +41,7 @@ async def test_completion(connect: Connect, provider: Provider) -> None:
 async def test_streaming_completion(connect: Connect, provider: Provider) -> None:
     require(provider, "completions")
     chunks = await collect(
-        connect("gpt-fake").completion_stream({"model": "m", "prompt": "once upon"}, NO_HEADERS)
+        connect("gpt-fake").stream(COMPLETIONS, {"model": "m", "prompt": "once upon"}, NO_HEADERS)
     )
 
     for chunk in chunks:
@@ -64,7 +64,7 @@ async def test_streaming_completion_errors_before_first_chunk(
     connect: Connect, provider: Provider
 ) -> None:
     require(provider, "completions")
-    stream = connect("fail-500").completion_stream({"model": "m", "prompt": "x"}, NO_HEADERS)
+    stream = connect("fail-500").stream(COMPLETIONS, {"model": "m", "prompt": "x"}, NO_HEADERS)
 
     with pytest.raises(UpstreamError) as caught:
         await anext(stream)
@@ -74,22 +74,26 @@ async def test_streaming_completion_errors_before_first_chunk(
 async def test_embeddings(connect: Connect, provider: Provider) -> None:
     require(provider, "embeddings")
     port = connect("embed-fake")
-    response = await port.embeddings({"model": "m", "input": ["alpha beta", "gamma"]}, NO_HEADERS)
+    response = await port.call(
+        EMBEDDINGS, {"model": "m", "input": ["alpha beta", "gamma"]}, NO_HEADERS
+    )
 
     validate(response, "CreateEmbeddingResponse")
     assert [item["index"] for item in response["data"]] == [0, 1]
     assert all(len(item["embedding"]) == 8 for item in response["data"])
     assert response["usage"] == {"prompt_tokens": 3, "total_tokens": 3}
-    again = await port.embeddings({"model": "m", "input": "alpha beta"}, NO_HEADERS)
+    again = await port.call(EMBEDDINGS, {"model": "m", "input": "alpha beta"}, NO_HEADERS)
     assert again["data"][0]["embedding"] == response["data"][0]["embedding"]
 
 
 async def test_embeddings_dimensions_and_base64(connect: Connect, provider: Provider) -> None:
     require(provider, "embeddings")
     port = connect("embed-fake")
-    floats = await port.embeddings({"model": "m", "input": "x", "dimensions": 16}, NO_HEADERS)
-    packed = await port.embeddings(
-        {"model": "m", "input": "x", "dimensions": 16, "encoding_format": "base64"}, NO_HEADERS
+    floats = await port.call(EMBEDDINGS, {"model": "m", "input": "x", "dimensions": 16}, NO_HEADERS)
+    packed = await port.call(
+        EMBEDDINGS,
+        {"model": "m", "input": "x", "dimensions": 16, "encoding_format": "base64"},
+        NO_HEADERS,
     )
 
     vector = floats["data"][0]["embedding"]
@@ -104,12 +108,12 @@ async def test_undeclared_capabilities_are_refused(
     port = connect("gpt-fake")
     if "completions" not in provider.capabilities:
         with pytest.raises(InvalidRequest):
-            await port.completion({"model": "m", "prompt": "x"}, NO_HEADERS)
+            await port.call(COMPLETIONS, {"model": "m", "prompt": "x"}, NO_HEADERS)
         with pytest.raises(InvalidRequest):
-            await anext(port.completion_stream({"model": "m", "prompt": "x"}, NO_HEADERS))
+            await anext(port.stream(COMPLETIONS, {"model": "m", "prompt": "x"}, NO_HEADERS))
     if "embeddings" not in provider.capabilities:
         with pytest.raises(InvalidRequest):
-            await port.embeddings({"model": "m", "input": "x"}, NO_HEADERS)
+            await port.call(EMBEDDINGS, {"model": "m", "input": "x"}, NO_HEADERS)
     if provider.capabilities >= {"completions", "embeddings"}:
         pytest.skip(f"provider {provider.name} declares every capability")
     assert fake.requests == []

@@ -10,6 +10,7 @@ from tests.contract.conftest import Connect
 from tests.fakes.upstream import FakeUpstream
 from tests.support.openai_spec import validate
 from tests.support.tools import WEATHER_TOOL
+from twelve.modules.models.api import CHAT
 
 NO_HEADERS: dict[str, str] = {}
 
@@ -23,7 +24,7 @@ async def collect(chunks: AsyncIterator[dict[str, Any]]) -> list[dict[str, Any]]
 
 
 async def test_plain_chat(connect: Connect, fake: FakeUpstream) -> None:
-    response = await connect("gpt-fake").chat(chat_body(), NO_HEADERS)
+    response = await connect("gpt-fake").call(CHAT, chat_body(), NO_HEADERS)
 
     validate(response, "CreateChatCompletionResponse")
     [choice] = response["choices"]
@@ -41,7 +42,7 @@ async def test_usage_counts_every_input_word(connect: Connect) -> None:
             {"role": "user", "content": [{"type": "text", "text": "one two three"}]},
         ],
     }
-    response = await connect("gpt-fake").chat(body, NO_HEADERS)
+    response = await connect("gpt-fake").call(CHAT, body, NO_HEADERS)
 
     usage = response["usage"]
     assert (usage["prompt_tokens"], usage["completion_tokens"]) == (5, 4)
@@ -49,14 +50,16 @@ async def test_usage_counts_every_input_word(connect: Connect) -> None:
 
 
 async def test_max_tokens_reached_is_length(connect: Connect) -> None:
-    response = await connect("gpt-fake").chat(chat_body("a b c d e f", max_tokens=2), NO_HEADERS)
+    response = await connect("gpt-fake").call(
+        CHAT, chat_body("a b c d e f", max_tokens=2), NO_HEADERS
+    )
 
     assert response["choices"][0]["finish_reason"] == "length"
     assert response["choices"][0]["message"]["content"] == "echo: a"
 
 
 async def test_streaming_chat(connect: Connect) -> None:
-    chunks = await collect(connect("gpt-fake").chat_stream(chat_body(), NO_HEADERS))
+    chunks = await collect(connect("gpt-fake").stream(CHAT, chat_body(), NO_HEADERS))
 
     for chunk in chunks:
         validate(chunk, "CreateChatCompletionStreamResponse")
@@ -76,7 +79,7 @@ async def test_streaming_chat(connect: Connect) -> None:
 
 async def test_tool_call_round_trip(connect: Connect) -> None:
     port = connect("tool")
-    first = await port.chat(chat_body("Paris", tools=[WEATHER_TOOL]), NO_HEADERS)
+    first = await port.call(CHAT, chat_body("Paris", tools=[WEATHER_TOOL]), NO_HEADERS)
 
     validate(first, "CreateChatCompletionResponse")
     [choice] = first["choices"]
@@ -91,8 +94,8 @@ async def test_tool_call_round_trip(connect: Connect) -> None:
         {"role": "assistant", "content": None, "tool_calls": [call]},
         {"role": "tool", "tool_call_id": call["id"], "content": "sunny"},
     ]
-    second = await port.chat(
-        {"model": "m", "messages": history, "tools": [WEATHER_TOOL]}, NO_HEADERS
+    second = await port.call(
+        CHAT, {"model": "m", "messages": history, "tools": [WEATHER_TOOL]}, NO_HEADERS
     )
 
     validate(second, "CreateChatCompletionResponse")
@@ -102,7 +105,7 @@ async def test_tool_call_round_trip(connect: Connect) -> None:
 
 async def test_streamed_tool_call(connect: Connect) -> None:
     body = chat_body("Paris", tools=[WEATHER_TOOL], tool_choice="required")
-    chunks = await collect(connect("tool").chat_stream(body, NO_HEADERS))
+    chunks = await collect(connect("tool").stream(CHAT, body, NO_HEADERS))
 
     calls: dict[int, dict[str, str]] = {}
     for chunk in chunks:
@@ -126,15 +129,15 @@ async def test_image_content_parts_are_accepted(connect: Connect) -> None:
         {"type": "text", "text": "what is this"},
         {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}},
     ]
-    response = await connect("gpt-fake").chat(
-        {"model": "m", "messages": [{"role": "user", "content": content}]}, NO_HEADERS
+    response = await connect("gpt-fake").call(
+        CHAT, {"model": "m", "messages": [{"role": "user", "content": content}]}, NO_HEADERS
     )
 
     assert response["choices"][0]["message"]["content"] == "echo: what is this"
 
 
 async def test_closing_a_stream_early_is_clean(connect: Connect) -> None:
-    stream = connect("gpt-fake").chat_stream(chat_body("a b c d e f g"), NO_HEADERS)
+    stream = connect("gpt-fake").stream(CHAT, chat_body("a b c d e f g"), NO_HEADERS)
     first = await anext(stream)
     await stream.aclose()  # type: ignore[attr-defined]
 

@@ -15,6 +15,7 @@ import pytest
 from tests.contract.conftest import API_KEY, Connect
 from tests.contract.test_chat import NO_HEADERS, chat_body
 from twelve.kernel.errors import UpstreamError, UpstreamTimeout
+from twelve.modules.models.api import CHAT
 
 
 async def first_chunk(chunks: AsyncIterator[dict[str, Any]]) -> dict[str, Any]:
@@ -41,7 +42,7 @@ async def test_client_errors_pass_through_not_retryable(
     connect: Connect, upstream_status: int, status: int, type_: str, kind: str
 ) -> None:
     with pytest.raises(UpstreamError) as caught:
-        await connect(f"fail-{upstream_status}").chat(chat_body(), NO_HEADERS)
+        await connect(f"fail-{upstream_status}").call(CHAT, chat_body(), NO_HEADERS)
 
     error = caught.value
     assert (error.status, error.type, error.kind) == (status, type_, kind)
@@ -52,7 +53,7 @@ async def test_client_errors_pass_through_not_retryable(
 
 async def test_rate_limit_is_retryable_with_retry_after(connect: Connect) -> None:
     with pytest.raises(UpstreamError) as caught:
-        await connect("fail-429").chat(chat_body(), NO_HEADERS)
+        await connect("fail-429").call(CHAT, chat_body(), NO_HEADERS)
 
     error = caught.value
     assert (error.status, error.type, error.kind) == (429, "rate_limit_error", "rate_limit")
@@ -63,7 +64,7 @@ async def test_rate_limit_is_retryable_with_retry_after(connect: Connect) -> Non
 @pytest.mark.parametrize("upstream_status", [500, 502, 503, 529])
 async def test_server_errors_become_retryable_502(connect: Connect, upstream_status: int) -> None:
     with pytest.raises(UpstreamError) as caught:
-        await connect(f"fail-{upstream_status}").chat(chat_body(), NO_HEADERS)
+        await connect(f"fail-{upstream_status}").call(CHAT, chat_body(), NO_HEADERS)
 
     error = caught.value
     assert (error.status, error.kind, error.retryable) == (502, "upstream_5xx", True)
@@ -73,7 +74,7 @@ async def test_server_errors_become_retryable_502(connect: Connect, upstream_sta
 async def test_wrong_key_is_an_auth_error_that_never_shows_a_key(connect: Connect) -> None:
     wrong = "sk-wrong-key-0123456789"
     with pytest.raises(UpstreamError) as caught:
-        await connect("gpt-fake", api_key=wrong).chat(chat_body(), NO_HEADERS)
+        await connect("gpt-fake", api_key=wrong).call(CHAT, chat_body(), NO_HEADERS)
 
     error = caught.value
     assert (error.status, error.kind, error.retryable) == (401, "auth", False)
@@ -84,7 +85,7 @@ async def test_wrong_key_is_an_auth_error_that_never_shows_a_key(connect: Connec
 
 async def test_context_length_error_is_recognised(connect: Connect) -> None:
     with pytest.raises(UpstreamError) as caught:
-        await connect("fail-context").chat(chat_body(), NO_HEADERS)
+        await connect("fail-context").call(CHAT, chat_body(), NO_HEADERS)
 
     error = caught.value
     assert (error.status, error.kind, error.code) == (
@@ -97,7 +98,7 @@ async def test_context_length_error_is_recognised(connect: Connect) -> None:
 
 async def test_content_filter_error_is_recognised(connect: Connect) -> None:
     with pytest.raises(UpstreamError) as caught:
-        await connect("fail-filter").chat(chat_body(), NO_HEADERS)
+        await connect("fail-filter").call(CHAT, chat_body(), NO_HEADERS)
 
     assert (caught.value.status, caught.value.kind) == (400, "content_filter")
 
@@ -105,16 +106,16 @@ async def test_content_filter_error_is_recognised(connect: Connect) -> None:
 async def test_flaky_upstream_fails_retryably_then_answers(connect: Connect) -> None:
     port = connect("flaky-1")
     with pytest.raises(UpstreamError) as caught:
-        await port.chat(chat_body(), NO_HEADERS)
+        await port.call(CHAT, chat_body(), NO_HEADERS)
     assert caught.value.retryable is True
 
-    response = await port.chat(chat_body(), NO_HEADERS)
+    response = await port.call(CHAT, chat_body(), NO_HEADERS)
     assert response["choices"][0]["message"]["content"] == "echo: hello there"
 
 
 async def test_timeout_is_504(connect: Connect) -> None:
     with pytest.raises(UpstreamTimeout) as caught:
-        await connect("slow-2000", timeout=0.2).chat(chat_body(), NO_HEADERS)
+        await connect("slow-2000", timeout=0.2).call(CHAT, chat_body(), NO_HEADERS)
 
     assert (caught.value.status, caught.value.kind, caught.value.retryable) == (
         504,
@@ -124,7 +125,7 @@ async def test_timeout_is_504(connect: Connect) -> None:
 
 
 async def test_stream_timeout_before_first_byte_is_504(connect: Connect) -> None:
-    stream = connect("slow-2000", timeout=0.2).chat_stream(chat_body(), NO_HEADERS)
+    stream = connect("slow-2000", timeout=0.2).stream(CHAT, chat_body(), NO_HEADERS)
     with pytest.raises(UpstreamTimeout):
         await first_chunk(stream)
 
@@ -136,14 +137,14 @@ async def test_connection_refused_is_retryable_502(connect: Connect) -> None:
     port = connect("gpt-fake", base_url=f"http://127.0.0.1:{closed_port}/v1")
 
     with pytest.raises(UpstreamError) as caught:
-        await port.chat(chat_body(), NO_HEADERS)
+        await port.call(CHAT, chat_body(), NO_HEADERS)
     assert (caught.value.status, caught.value.kind, caught.value.retryable) == (
         502,
         "connection",
         True,
     )
     with pytest.raises(UpstreamError) as streamed:
-        await first_chunk(port.chat_stream(chat_body(), NO_HEADERS))
+        await first_chunk(port.stream(CHAT, chat_body(), NO_HEADERS))
     assert streamed.value.kind == "connection"
 
 
@@ -153,14 +154,14 @@ async def test_stream_status_errors_raise_before_the_first_chunk(
 ) -> None:
     received: list[dict[str, Any]] = []
     with pytest.raises(UpstreamError):
-        await drain(connect(model).chat_stream(chat_body(), NO_HEADERS), received)
+        await drain(connect(model).stream(CHAT, chat_body(), NO_HEADERS), received)
 
     assert received == []
 
 
 async def test_stream_cut_mid_way_raises_not_retryable(connect: Connect) -> None:
     received: list[dict[str, Any]] = []
-    stream = connect("cut-3").chat_stream(chat_body("a b c d e f"), NO_HEADERS)
+    stream = connect("cut-3").stream(CHAT, chat_body("a b c d e f"), NO_HEADERS)
     with pytest.raises(UpstreamError) as caught:
         await drain(stream, received)
 
@@ -170,7 +171,7 @@ async def test_stream_cut_mid_way_raises_not_retryable(connect: Connect) -> None
 
 async def test_error_event_mid_stream_raises_not_retryable(connect: Connect) -> None:
     received: list[dict[str, Any]] = []
-    stream = connect("midfail-4").chat_stream(chat_body("a b c d"), NO_HEADERS)
+    stream = connect("midfail-4").stream(CHAT, chat_body("a b c d"), NO_HEADERS)
     with pytest.raises(UpstreamError) as caught:
         await drain(stream, received)
 
@@ -180,14 +181,14 @@ async def test_error_event_mid_stream_raises_not_retryable(connect: Connect) -> 
 
 async def test_cut_without_streaming_is_a_retryable_connection_error(connect: Connect) -> None:
     with pytest.raises(UpstreamError) as caught:
-        await connect("cut-0").chat(chat_body(), NO_HEADERS)
+        await connect("cut-0").call(CHAT, chat_body(), NO_HEADERS)
 
     assert (caught.value.kind, caught.value.retryable) == ("connection", True)
 
 
 async def test_stream_that_stalls_mid_way_times_out_not_retryable(connect: Connect) -> None:
     received: list[dict[str, Any]] = []
-    stream = connect("stall-3", timeout=0.5).chat_stream(chat_body("a b c d"), NO_HEADERS)
+    stream = connect("stall-3", timeout=0.5).stream(CHAT, chat_body("a b c d"), NO_HEADERS)
     with pytest.raises(UpstreamError) as caught:
         await drain(stream, received)
 

@@ -23,7 +23,7 @@ def test_failing_deployment_is_retried_then_falls_back(
     assert response.status_code == 200, response.text
     assert response.json()["model"] == "fallback"
     assert response.json()["choices"][0]["message"]["content"] == "echo: route me"
-    assert response.headers["x-twelve-deployment"] == "fallback#1"
+    assert response.headers["x-twelve-deployment"] == "fallback/openai/echo-backup"
     assert response.headers["x-twelve-provider"] == "openai"
     # TWELVE_GATEWAY_RETRIES=1: two tries on the failing deployment, then one on the next.
     assert response.headers["x-twelve-attempts"] == "3"
@@ -34,7 +34,7 @@ def test_stream_falls_back_before_the_first_byte(api: httpx.Client) -> None:
     body = {"model": "fallback", "messages": HELLO, "stream": True}
     with api.stream("POST", "/v1/chat/completions", json=body) as response:
         assert response.status_code == 200
-        assert response.headers["x-twelve-deployment"] == "fallback#1"
+        assert response.headers["x-twelve-deployment"] == "fallback/openai/echo-backup"
         chunks = sse_chunks(response)
     assert (
         "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks) == "echo: route me"
@@ -44,6 +44,6 @@ def test_stream_falls_back_before_the_first_byte(api: httpx.Client) -> None:
 def test_flaky_deployment_succeeds_on_retry(api: httpx.Client, upstream: FakeUpstream) -> None:
     response = api.post("/v1/chat/completions", json={"model": "flaky", "messages": HELLO})
     assert response.status_code == 200, response.text
-    assert response.headers["x-twelve-deployment"] == "flaky#0"
+    assert response.headers["x-twelve-deployment"] == "flaky/openai/flaky-1"
     assert response.headers["x-twelve-attempts"] == "2"
     assert calls_to(upstream, "flaky-1") == 2

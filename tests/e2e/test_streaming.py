@@ -45,11 +45,11 @@ def cancelled_upstream_calls(api: httpx.Client, deployment: str) -> float:
 
 
 def test_a_client_that_leaves_releases_the_upstream_call(api: httpx.Client) -> None:
-    before = cancelled_upstream_calls(api, "stalling-long#0")
+    before = cancelled_upstream_calls(api, "stalling-long/openai/stall-2")
     with api.stream("POST", CHAT, json=stream_request("stalling-long")) as response:
         assert response.status_code == 200
         next(response.iter_lines())  # one chunk in, then hang up mid-stream
     deadline = time.monotonic() + 5
-    while cancelled_upstream_calls(api, "stalling-long#0") <= before:
+    while cancelled_upstream_calls(api, "stalling-long/openai/stall-2") <= before:
         assert time.monotonic() < deadline, "the upstream call outlived its client"
         time.sleep(0.05)

@@ -99,7 +99,7 @@ def test_fallback_and_errors_cross_the_process_boundary(edge_api: httpx.Client) 
     hello = [{"role": "user", "content": "split route"}]
     fallback = edge_api.post("/v1/chat/completions", json={"model": "fallback", "messages": hello})
     assert fallback.status_code == 200, fallback.text
-    assert fallback.headers["x-twelve-deployment"] == "fallback#1"
+    assert fallback.headers["x-twelve-deployment"] == "fallback/openai/echo-backup"
     assert fallback.headers["x-twelve-attempts"] == "3"
 
     rejected = edge_api.post("/v1/chat/completions", json={"model": "rejecting", "messages": hello})

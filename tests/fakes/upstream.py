@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import threading
+from collections.abc import Callable
 from types import TracebackType
 
 from aiohttp import web
@@ -43,11 +44,19 @@ class FakeUpstream:
     """The fake provider on 127.0.0.1, in a thread of its own. `port=0` picks a free port.
 
     `api_key`, when set, is required (as `Authorization: Bearer` or `x-api-key`). `requests`
-    holds every request received, in order, with lower-cased header names.
+    holds every request received, in order, with lower-cased header names. `app` builds the
+    server's routes (`upstream_hostile.hostile_app` for the misbehaving one).
     """
 
-    def __init__(self, *, port: int = 0, api_key: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        port: int = 0,
+        api_key: str | None = None,
+        app: Callable[[FakeState], web.Application] = build_app,
+    ) -> None:
         self._port = port
+        self._app = app
         self._state = FakeState(api_key=api_key)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -100,7 +109,7 @@ class FakeUpstream:
         # Cancel handlers when their client goes away, and do not wait long for slow ones
         # at shutdown: a `slow-<ms>` request must not hold up the end of a test.
         runner = web.AppRunner(
-            build_app(self._state),
+            self._app(self._state),
             access_log=None,
             handle_signals=False,
             handler_cancellation=True,

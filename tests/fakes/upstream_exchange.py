@@ -33,6 +33,8 @@ class FakeState:
     record: bool = True
     requests: list[RecordedRequest] = field(default_factory=list)
     calls: Counter[str] = field(default_factory=Counter)
+    # Upstream models whose stream the client closed before it ended (the hostile fake's).
+    abandoned: list[str] = field(default_factory=list)
 
 
 STATE = web.AppKey("state", FakeState)

@@ -1,7 +1,9 @@
 """The one pooled async HTTP client every upstream call in this process goes through.
 
 aiohttp rather than httpx: under concurrency its connection pool costs less per request, and the
-gateway benchmark (bench/) is where that choice is checked.
+gateway benchmark (bench/) is where that choice is checked. Calls to model providers turn off
+auto-decompression and redirects per request (`models/adapters/transport.py`): an upstream's body
+is inflated within a limit there, and a redirect is an error, never followed.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from tests.fakes.upstream import FakeUpstream
 from twelve.kernel.http_client import HttpClient
 from twelve.modules.models.adapters.endpoint import Endpoint
 from twelve.modules.models.adapters.protocols.openai_wire import OpenAIWire
+from twelve.modules.models.api import CHAT, COMPLETIONS, EMBEDDINGS
 
 NO_HEADERS: dict[str, str] = {}
 
@@ -31,7 +32,9 @@ async def test_the_body_passes_through_with_the_upstream_model(
         "response_format": {"type": "json_object"},
         "stream": False,
     }
-    await wire(fake, http).chat(body, {"traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"})
+    await wire(fake, http).call(
+        CHAT, body, {"traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"}
+    )
 
     [sent] = fake.requests
     assert sent.path == "/v1/chat/completions"
@@ -48,8 +51,13 @@ async def test_streams_always_ask_for_usage(fake: FakeUpstream, http: HttpClient
         "messages": [{"role": "user", "content": "hi"}],
         "stream_options": {"include_usage": False, "include_obfuscation": False},
     }
-    chunks = [c async for c in wire(fake, http).chat_stream(body, NO_HEADERS)]
-    [c async for c in wire(fake, http).completion_stream({"model": "m", "prompt": "x"}, NO_HEADERS)]
+    chunks = [c async for c in wire(fake, http).stream(CHAT, body, NO_HEADERS)]
+    [
+        c
+        async for c in wire(fake, http).stream(
+            COMPLETIONS, {"model": "m", "prompt": "x"}, NO_HEADERS
+        )
+    ]
 
     chat, completion = fake.requests
     assert chat.json["stream"] is True
@@ -67,7 +75,7 @@ async def test_non_streaming_calls_drop_stream_options(
         "stream": True,
         "stream_options": {"include_usage": True},
     }
-    response = await wire(fake, http).chat(body, NO_HEADERS)
+    response = await wire(fake, http).call(CHAT, body, NO_HEADERS)
 
     assert response["object"] == "chat.completion"
     assert "stream" not in fake.requests[0].json
@@ -79,8 +87,8 @@ async def test_a_default_max_tokens_is_sent_only_when_the_client_sets_none(
 ) -> None:
     port = wire(fake, http, default_max_tokens=64)
     messages = [{"role": "user", "content": "hi"}]
-    await port.chat({"messages": messages}, NO_HEADERS)
-    await port.chat({"messages": messages, "max_completion_tokens": 5}, NO_HEADERS)
+    await port.call(CHAT, {"messages": messages}, NO_HEADERS)
+    await port.call(CHAT, {"messages": messages, "max_completion_tokens": 5}, NO_HEADERS)
 
     first, second = fake.requests
     assert first.json["max_tokens"] == 64
@@ -89,7 +97,7 @@ async def test_a_default_max_tokens_is_sent_only_when_the_client_sets_none(
 
 async def test_embeddings_pass_through(fake: FakeUpstream, http: HttpClient) -> None:
     body = {"model": "m", "input": ["a", "b"], "dimensions": 4, "user": "u"}
-    response = await wire(fake, http).embeddings(body, NO_HEADERS)
+    response = await wire(fake, http).call(EMBEDDINGS, body, NO_HEADERS)
 
     assert fake.requests[0].path == "/v1/embeddings"
     assert fake.requests[0].json == {**body, "model": "gpt-fake"}

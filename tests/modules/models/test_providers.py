@@ -10,6 +10,7 @@ from tests.fakes.upstream import FakeUpstream
 from twelve.kernel.http_client import HttpClient
 from twelve.modules.models.adapters.protocols import PROTOCOLS
 from twelve.modules.models.adapters.providers import PROVIDERS
+from twelve.modules.models.api import CHAT
 from twelve.modules.models.config import DeploymentConfig
 from twelve.modules.models.service import endpoint_for
 
@@ -47,7 +48,7 @@ async def test_a_provider_reaches_its_upstream_with_its_auth(
     )
     port = PROTOCOLS[PROVIDERS[name].protocol](http, endpoint_for(config))
 
-    response = await port.chat({"messages": [{"role": "user", "content": "ping"}]}, {})
+    response = await port.call(CHAT, {"messages": [{"role": "user", "content": "ping"}]}, {})
 
     assert response["choices"][0]["message"]["content"] == "echo: ping"
     assert fake.requests[-1].headers["x-team"] == "blue"
@@ -68,11 +69,11 @@ def test_keyless_servers_get_no_auth_header() -> None:
     assert endpoint.base_url == "http://127.0.0.1:11434/v1"
 
 
-def test_credentials_in_configured_headers_are_secrets() -> None:
+def test_every_configured_header_value_is_a_secret() -> None:
     config = DeploymentConfig(
         provider="openai",
         api_key=KEY,
         model="m",
         headers={"api-key": "azure-secret", "X-Team": "blue"},
     )
-    assert endpoint_for(config).secrets == (KEY, "azure-secret")
+    assert endpoint_for(config).secrets == (KEY, "azure-secret", "blue")

@@ -76,7 +76,7 @@ async def test_plan_lists_deployments_in_configured_order(
 ) -> None:
     plan = await service.plan("fast-chat", "chat")
 
-    assert [d.id for d in plan] == ["fast-chat#0", "fast-chat#1"]
+    assert [d.id for d in plan] == ["fast-chat/openai/gpt-fake", "fast-chat/anthropic/claude-fake"]
     assert [d.provider for d in plan] == ["openai", "anthropic"]
     assert [d.upstream_model for d in plan] == ["gpt-fake", "claude-fake"]
     assert all(d.base_url == f"{fake.base_url}/v1" for d in plan)
@@ -102,18 +102,20 @@ async def test_a_capability_the_model_lacks_is_invalid(service: ModelsRegistry) 
 
 async def test_every_deployment_answers_through_the_registry(service: ModelsRegistry) -> None:
     for deployment in await service.plan("fast-chat", "chat"):
-        response = await service.chat(deployment, BODY)
+        response = await service.call(deployment.id, "chat", BODY)
         assert response["choices"][0]["message"]["content"] == "echo: hi there"
-        chunks = [chunk async for chunk in service.chat_stream(deployment, BODY)]
+        chunks = [chunk async for chunk in service.stream(deployment.id, "chat", BODY)]
         assert chunks[-1]["usage"]["completion_tokens"] == 3
 
 
 async def test_completions_and_embeddings_through_the_registry(service: ModelsRegistry) -> None:
     [deployment] = await service.plan("embedder", "embeddings")
 
-    embedded = await service.embeddings(deployment, {"model": "embedder", "input": "x"})
-    completed = await service.completion(deployment, {"model": "embedder", "prompt": "x"})
-    streamed = [c async for c in service.completion_stream(deployment, {"prompt": "x"})]
+    embedded = await service.call(deployment.id, "embeddings", {"model": "embedder", "input": "x"})
+    completed = await service.call(
+        deployment.id, "completions", {"model": "embedder", "prompt": "x"}
+    )
+    streamed = [c async for c in service.stream(deployment.id, "completions", {"prompt": "x"})]
 
     assert len(embedded["data"][0]["embedding"]) == 8
     assert completed["choices"][0]["text"] == "echo: x"
@@ -123,13 +125,10 @@ async def test_completions_and_embeddings_through_the_registry(service: ModelsRe
 async def test_a_deployment_from_another_configuration_is_not_found(
     service: ModelsRegistry,
 ) -> None:
-    stale = DeploymentRef(
-        id="gone#0", model="gone", provider="openai", upstream_model="x", base_url="http://x"
-    )
     with pytest.raises(NotFound):
-        await service.chat(stale, BODY)
+        await service.call("gone/openai/x", "chat", BODY)
     with pytest.raises(NotFound):
-        await anext(service.chat_stream(stale, BODY))
+        await anext(service.stream("gone/openai/x", "chat", BODY))
 
 
 async def test_traceparent_reaches_the_upstream(
@@ -139,8 +138,8 @@ async def test_traceparent_reaches_the_upstream(
     [deployment, _] = await service.plan("fast-chat", "chat")
 
     with tracer("test").start_as_current_span("client request") as span:
-        await service.chat(deployment, BODY)
-        [_ async for _ in service.chat_stream(deployment, BODY)]
+        await service.call(deployment.id, "chat", BODY)
+        [_ async for _ in service.stream(deployment.id, "chat", BODY)]
     trace_id = format(span.get_span_context().trace_id, "032x")
 
     for request in fake.requests:
@@ -165,10 +164,10 @@ async def test_upstream_calls_are_counted_by_outcome_and_timed(service: ModelsRe
     before = requests_counted(ok, "ok"), requests_counted(limited, "rate_limit")
     timed_before = latencies_observed(ok)
 
-    await service.chat(ok, BODY)
-    [_ async for _ in service.chat_stream(ok, BODY)]
+    await service.call(ok.id, "chat", BODY)
+    [_ async for _ in service.stream(ok.id, "chat", BODY)]
     with pytest.raises(UpstreamError):
-        await service.chat(limited, BODY)
+        await service.call(limited.id, "chat", BODY)
 
     after = requests_counted(ok, "ok"), requests_counted(limited, "rate_limit")
     assert (after[0] - before[0], after[1] - before[1]) == (2, 1)
@@ -180,7 +179,7 @@ async def test_a_stream_closed_early_is_counted_as_cancelled(service: ModelsRegi
     before = requests_counted(deployment, "cancelled")
     body: dict[str, Any] = {**BODY, "messages": [{"role": "user", "content": "a b c d e"}]}
 
-    stream = service.chat_stream(deployment, body)
+    stream = service.stream(deployment.id, "chat", body)
     await anext(stream)
     await stream.aclose()  # type: ignore[attr-defined]
 

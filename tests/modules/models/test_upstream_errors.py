@@ -37,7 +37,7 @@ def test_non_json_bodies_are_not_shown() -> None:
 
 def test_server_errors_keep_a_clean_message() -> None:
     error = error_from_response(503, b"Service Unavailable", {})
-    assert error.message == "The upstream provider failed (HTTP 503)."
+    assert error.message == "The deployment: the upstream failed (HTTP 503)."
     assert (error.status, error.retryable, error.kind) == (502, True, "upstream_5xx")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from twelve.modules.models.api import DeploymentRef, JSONObject, ModelsService
+from twelve.modules.models.api import CHAT, DeploymentRef, JSONObject, ModelsService
 
 
 class ChatCompletions:
@@ -12,13 +12,13 @@ class ChatCompletions:
         self._models = models
 
     async def complete(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject:
-        response = await self._models.chat(deployment, body)
+        response = await self._models.call(deployment.id, CHAT.name, body)
         response["model"] = deployment.model
         return response
 
     async def stream(
         self, deployment: DeploymentRef, body: JSONObject
     ) -> AsyncIterator[JSONObject]:
-        async for chunk in self._models.chat_stream(deployment, body):
+        async for chunk in self._models.stream(deployment.id, CHAT.name, body):
             chunk["model"] = deployment.model
             yield chunk

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from twelve.modules.models.api import DeploymentRef, JSONObject, ModelsService
+from twelve.modules.models.api import COMPLETIONS, DeploymentRef, JSONObject, ModelsService
 
 
 class TextCompletions:
@@ -12,13 +12,13 @@ class TextCompletions:
         self._models = models
 
     async def complete(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject:
-        response = await self._models.completion(deployment, body)
+        response = await self._models.call(deployment.id, COMPLETIONS.name, body)
         response["model"] = deployment.model
         return response
 
     async def stream(
         self, deployment: DeploymentRef, body: JSONObject
     ) -> AsyncIterator[JSONObject]:
-        async for chunk in self._models.completion_stream(deployment, body):
+        async for chunk in self._models.stream(deployment.id, COMPLETIONS.name, body):
             chunk["model"] = deployment.model
             yield chunk

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twelve.modules.models.api import DeploymentRef, JSONObject, ModelsService
+from twelve.modules.models.api import EMBEDDINGS, DeploymentRef, JSONObject, ModelsService
 
 
 class Embeddings:
@@ -10,6 +10,6 @@ class Embeddings:
         self._models = models
 
     async def embed(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject:
-        response = await self._models.embeddings(deployment, body)
+        response = await self._models.call(deployment.id, EMBEDDINGS.name, body)
         response["model"] = deployment.model
         return response

@@ -1,32 +1,101 @@
 """Public surface of the models module: the model registry, routing plans and the provider port.
 
 Other modules see deployments as `DeploymentRef`s (no secrets) and call providers through
-`ModelsService`; provider adapters and wire-format translation stay inside this module.
-Request and response bodies are OpenAI wire-format JSON objects (`JSONObject`), whatever the
+`ModelsService.call` / `ModelsService.stream`, naming the deployment by id and the operation by
+name. Request and response bodies are OpenAI wire-format JSON objects (`JSONObject`), whatever the
 upstream speaks: translation to and from other protocols happens behind this port.
+
+What an operation is (`chat`, `completions`, `embeddings`) is data, an `Operation` in
+`OPERATIONS`: adding one (images, audio, rerank, …) is one more descriptor, plus a translation
+in the protocols that do not speak the OpenAI wire format, not one more method in every layer.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "CHAT",
+    "COMPLETIONS",
+    "EMBEDDINGS",
+    "OPERATIONS",
     "Capability",
     "DeploymentRef",
     "JSONObject",
     "ModelCard",
     "ModelsService",
+    "Operation",
 ]
 
 JSONObject = dict[str, Any]
 Capability = Literal["chat", "completions", "embeddings"]
 
 
+@dataclass(frozen=True, slots=True)
+class Operation:
+    """One kind of call a model may serve, as the OpenAI wire format defines it."""
+
+    name: str
+    capability: Capability
+    # What the capability is called in messages: "The model `x` does not support <noun>."
+    noun: str
+    # Relative to a deployment's base URL, in the OpenAI wire format.
+    path: str
+    streams: bool
+    # `gen_ai.operation.name` in traces (OpenTelemetry GenAI semantic conventions).
+    telemetry_name: str
+    # The response's list of results (`choices`, `data`), checked before it is passed on.
+    results: str
+    # Where `usage` counts tokens; `output_tokens` None: the operation generates no text.
+    input_tokens: str = "prompt_tokens"
+    output_tokens: str | None = "completion_tokens"
+
+
+CHAT = Operation(
+    name="chat",
+    capability="chat",
+    noun="chat completions",
+    path="chat/completions",
+    streams=True,
+    telemetry_name="chat",
+    results="choices",
+)
+COMPLETIONS = Operation(
+    name="completions",
+    capability="completions",
+    noun="text completions",
+    path="completions",
+    streams=True,
+    telemetry_name="text_completion",
+    results="choices",
+)
+EMBEDDINGS = Operation(
+    name="embeddings",
+    capability="embeddings",
+    noun="embeddings",
+    path="embeddings",
+    streams=False,
+    telemetry_name="embeddings",
+    results="data",
+    output_tokens=None,
+)
+
+OPERATIONS: Mapping[str, Operation] = MappingProxyType(
+    {op.name: op for op in (CHAT, COMPLETIONS, EMBEDDINGS)}
+)
+
+
 class DeploymentRef(BaseModel):
-    """One place a model is served: a provider, its base URL and the upstream's model id."""
+    """One place a model is served: a provider, its base URL and the upstream's model id.
+
+    `id` is stable across restarts and reorderings of the configuration: the deployment's
+    configured `name`, else derived from the model, provider and upstream model id.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -63,21 +132,20 @@ class ModelsService(Protocol):
         """
         ...
 
-    async def chat(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject:
-        """A non-streaming chat completion. Raises `UpstreamError` (retryable or not)."""
+    async def call(self, deployment_id: str, operation: str, body: JSONObject) -> JSONObject:
+        """One non-streaming `operation` (a key of `OPERATIONS`) on one deployment.
+
+        Raises `UpstreamError` (retryable or not), `InvalidRequest` when the deployment cannot
+        serve the operation or the body cannot be translated, `NotFound` for an unknown id.
+        """
         ...
 
-    def chat_stream(self, deployment: DeploymentRef, body: JSONObject) -> AsyncIterator[JSONObject]:
-        """Chat completion chunks. Connection and status errors raise before the first chunk.
+    def stream(
+        self, deployment_id: str, operation: str, body: JSONObject
+    ) -> AsyncIterator[JSONObject]:
+        """Chunks of a streamed `operation`. Connection, status and first-token errors raise
+        before the first chunk; later failures raise a non-retryable `UpstreamError`.
 
         The final chunk carries `usage` (with empty `choices`) whenever the upstream reports it.
         """
         ...
-
-    async def completion(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject: ...
-
-    def completion_stream(
-        self, deployment: DeploymentRef, body: JSONObject
-    ) -> AsyncIterator[JSONObject]: ...
-
-    async def embeddings(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject: ...

@@ -25,29 +25,18 @@ class RemoteModels:
         plan = await self._rpc.call("plan", {"model": model, "capability": capability})
         return [DeploymentRef.model_validate(d) for d in plan]
 
-    async def chat(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject:
-        result: JSONObject = await self._rpc.call("chat", _args(deployment, body))
+    async def call(self, deployment_id: str, operation: str, body: JSONObject) -> JSONObject:
+        result: JSONObject = await self._rpc.call("call", _args(deployment_id, operation, body))
         return result
 
-    def chat_stream(self, deployment: DeploymentRef, body: JSONObject) -> AsyncIterator[JSONObject]:
-        return self._rpc.stream("chat_stream", _args(deployment, body))
-
-    async def completion(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject:
-        result: JSONObject = await self._rpc.call("completion", _args(deployment, body))
-        return result
-
-    def completion_stream(
-        self, deployment: DeploymentRef, body: JSONObject
+    def stream(
+        self, deployment_id: str, operation: str, body: JSONObject
     ) -> AsyncIterator[JSONObject]:
-        return self._rpc.stream("completion_stream", _args(deployment, body))
-
-    async def embeddings(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject:
-        result: JSONObject = await self._rpc.call("embeddings", _args(deployment, body))
-        return result
+        return self._rpc.stream("stream", _args(deployment_id, operation, body))
 
 
-def _args(deployment: DeploymentRef, body: JSONObject) -> JSONObject:
-    return {"deployment": deployment, "body": body}
+def _args(deployment_id: str, operation: str, body: JSONObject) -> JSONObject:
+    return {"deployment_id": deployment_id, "operation": operation, "body": body}
 
 
 _: type[ModelsService] = RemoteModels

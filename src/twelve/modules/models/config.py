@@ -2,13 +2,19 @@
 
 Each model is a name clients use and one or more deployments (a provider, its base URL, key and
 the upstream's model id), tried in the order written. Environment variables are already
-interpolated when this schema sees the section.
+interpolated when this schema sees the section. Every deployment gets a stable id (see
+`deployment_ids`), used in `x-twelve-deployment`, metric labels and error messages.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections import Counter
+
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from twelve.modules.models.adapters.endpoint import DEFAULT_MAX_RESPONSE_BYTES
+from twelve.modules.models.adapters.forwarding import DEFAULT_ALLOWED, POLICED_FIELDS
 from twelve.modules.models.adapters.provider import Provider
 from twelve.modules.models.adapters.providers import PROVIDERS
 from twelve.modules.models.api import Capability
@@ -17,6 +23,12 @@ from twelve.modules.models.api import Capability
 class DeploymentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    name: str | None = Field(
+        default=None,
+        min_length=1,
+        pattern=r"^\S+$",
+        description="The deployment's id, unique in the whole configuration. Default: derived.",
+    )
     provider: str
     base_url: str | None = None
     api_key: SecretStr | None = None
@@ -24,8 +36,21 @@ class DeploymentConfig(BaseModel):
     timeout: float = Field(
         default=60.0,
         gt=0,
-        description="Seconds: the whole call when not streaming; connect + first byte, and "
-        "each gap between chunks, when streaming.",
+        description="Seconds: the whole call when not streaming; the default of the stream "
+        "deadlines below.",
+    )
+    first_token_timeout: float | None = Field(
+        default=None, gt=0, description="Seconds from the request to the first data event."
+    )
+    idle_timeout: float | None = Field(
+        default=None, gt=0, description="Longest gap between two data events of a stream."
+    )
+    connect_timeout: float | None = Field(
+        default=None, gt=0, description="Seconds to connect. Default: min(10, timeout)."
+    )
+    max_response_bytes: int = Field(default=DEFAULT_MAX_RESPONSE_BYTES, gt=0)
+    retry_on_timeout: bool = Field(
+        default=True, description="Whether a timed-out call may be sent again (it may be billed)."
     )
     headers: dict[str, str] = Field(default_factory=dict)
 
@@ -74,7 +99,23 @@ class ModelConfig(BaseModel):
         min_length=1,
         description="Default: what every deployment's provider supports.",
     )
+    allow_fields: frozenset[str] = Field(
+        default=DEFAULT_ALLOWED,
+        description="Which request fields that bill or store on the operator's upstream account "
+        "are forwarded.",
+    )
     deployments: list[DeploymentConfig] = Field(min_length=1)
+
+    @field_validator("allow_fields")
+    @classmethod
+    def _policed(cls, fields: frozenset[str]) -> frozenset[str]:
+        unknown = fields - POLICED_FIELDS
+        if unknown:
+            raise ValueError(
+                f"allow_fields: {', '.join(sorted(unknown))} not policed; "
+                f"the policed fields are {', '.join(sorted(POLICED_FIELDS))}"
+            )
+        return fields
 
     @model_validator(mode="after")
     def _deployments_serve_capabilities(self) -> ModelConfig:
@@ -93,6 +134,11 @@ class ModelConfig(BaseModel):
                 )
         return self
 
+    @model_validator(mode="after")
+    def _distinct_deployments(self) -> ModelConfig:
+        self.deployment_ids()  # raises on identical unnamed deployments
+        return self
+
     @property
     def supported(self) -> frozenset[Capability]:
         """What every deployment's provider supports."""
@@ -104,6 +150,34 @@ class ModelConfig(BaseModel):
     @property
     def effective_capabilities(self) -> frozenset[Capability]:
         return self.capabilities if self.capabilities is not None else self.supported
+
+    def deployment_ids(self) -> list[str]:
+        """Each deployment's id, in order: its `name`, else `<model>/<provider>/<upstream model>`.
+
+        The derived id depends on the deployment's own fields and on its siblings, never on its
+        position, so reordering the file keeps every id. Two deployments on one provider and
+        upstream model are told apart by a short hash of their base URL (never the URL itself:
+        ids reach clients); two that are identical need a `name`.
+        """
+        derived = [f"{self.name}/{d.provider}/{d.model}" for d in self.deployments]
+        unnamed = Counter(
+            base for base, d in zip(derived, self.deployments, strict=True) if d.name is None
+        )
+        ids: list[str] = []
+        for base, deployment in zip(derived, self.deployments, strict=True):
+            if deployment.name is not None:
+                ids.append(deployment.name)
+            elif unnamed[base] > 1:
+                ids.append(f"{base}@{hashlib.sha256(deployment.url.encode()).hexdigest()[:8]}")
+            else:
+                ids.append(base)
+        repeated = [i for i, n in Counter(ids).items() if n > 1]
+        if repeated:
+            raise ValueError(
+                f"model `{self.name}`: two deployments would both have the id `{repeated[0]}` "
+                "(same provider, base_url and model): give each a distinct `name`"
+            )
+        return ids
 
 
 class ModelsConfig(BaseModel):
@@ -119,4 +193,11 @@ class ModelsConfig(BaseModel):
             if model.name in seen:
                 raise ValueError(f"model name `{model.name}` is configured more than once")
             seen.add(model.name)
+        ids = Counter(i for model in models for i in model.deployment_ids())
+        repeated = sorted(i for i, n in ids.items() if n > 1)
+        if repeated:
+            raise ValueError(
+                f"deployment id `{repeated[0]}` is used more than once: deployment names must be "
+                "unique across the whole configuration"
+            )
         return models

@@ -1,8 +1,9 @@
 """The models service: the configured models, their routing plans, and calls to their deployments.
 
-`build_models_service` is what the composition root calls. Every provider port is wrapped in
-`InstrumentedPort` here, so tracing and metrics are the same for every provider and no adapter
-does its own.
+`build_models_service` is what the composition root calls. Every protocol port is wrapped here,
+once, in the cross-cutting wrappers of the generic port: the forwarding policy (fields that would
+bill the operator's account) and `InstrumentedPort` (tracing and metrics), so every provider and
+every operation gets the same treatment and no adapter does its own.
 """
 
 from __future__ import annotations
@@ -13,26 +14,23 @@ from collections.abc import AsyncIterator, Mapping
 from twelve.kernel.errors import InvalidRequest, NotFound
 from twelve.kernel.http_client import HttpClient
 from twelve.modules.models.adapters.endpoint import Endpoint
+from twelve.modules.models.adapters.forwarding import ForwardingPolicy
 from twelve.modules.models.adapters.instrumented import InstrumentedPort
 from twelve.modules.models.adapters.port import ProviderPort
 from twelve.modules.models.adapters.protocols import PROTOCOLS
 from twelve.modules.models.api import (
+    OPERATIONS,
     Capability,
     DeploymentRef,
     JSONObject,
     ModelCard,
     ModelsService,
+    Operation,
 )
-from twelve.modules.models.config import DeploymentConfig, ModelsConfig
+from twelve.modules.models.config import DeploymentConfig, ModelConfig, ModelsConfig
 
-_CAPABILITY_NOUNS: Mapping[Capability, str] = {
-    "chat": "chat completions",
-    "completions": "text completions",
-    "embeddings": "embeddings",
-}
-# Configured headers whose values are credentials, kept out of error messages like the API key.
-_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key"})
 _NO_HEADERS: Mapping[str, str] = {}
+_NOUNS: Mapping[Capability, str] = {op.capability: op.noun for op in OPERATIONS.values()}
 
 
 class ModelsRegistry:
@@ -47,6 +45,7 @@ class ModelsRegistry:
         self._cards = {card.id: card for card in cards}
         self._plans = plans
         self._ports = ports
+        self._models = {ref.id: ref.model for plan in plans.values() for ref in plan}
 
     async def list_models(self) -> list[ModelCard]:
         return list(self._cards.values())
@@ -61,36 +60,41 @@ class ModelsRegistry:
             )
         if capability not in card.capabilities:
             raise InvalidRequest(
-                f"The model `{model}` does not support {_CAPABILITY_NOUNS[capability]}.",
+                f"The model `{model}` does not support {_NOUNS[capability]}.",
                 param="model",
                 code="model_not_supported",
             )
         return list(self._plans[model])
 
-    async def chat(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject:
-        return await self._port(deployment).chat(body, _NO_HEADERS)
+    async def call(self, deployment_id: str, operation: str, body: JSONObject) -> JSONObject:
+        port, op = self._resolve(deployment_id, operation)
+        return await port.call(op, body, _NO_HEADERS)
 
-    def chat_stream(self, deployment: DeploymentRef, body: JSONObject) -> AsyncIterator[JSONObject]:
-        # The port's own stream, not a wrapper around it: one generator less per chunk.
-        return self._port(deployment).chat_stream(body, _NO_HEADERS)
-
-    async def completion(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject:
-        return await self._port(deployment).completion(body, _NO_HEADERS)
-
-    def completion_stream(
-        self, deployment: DeploymentRef, body: JSONObject
+    def stream(
+        self, deployment_id: str, operation: str, body: JSONObject
     ) -> AsyncIterator[JSONObject]:
-        return self._port(deployment).completion_stream(body, _NO_HEADERS)
+        port, op = self._resolve(deployment_id, operation)
+        if not op.streams:
+            raise InvalidRequest(f"{op.noun.capitalize()} cannot be streamed.", param="stream")
+        # The port's own stream, not a wrapper around it: one generator less per chunk.
+        return port.stream(op, body, _NO_HEADERS)
 
-    async def embeddings(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject:
-        return await self._port(deployment).embeddings(body, _NO_HEADERS)
-
-    def _port(self, deployment: DeploymentRef) -> ProviderPort:
-        port = self._ports.get(deployment.id)
+    def _resolve(self, deployment_id: str, operation: str) -> tuple[ProviderPort, Operation]:
+        port = self._ports.get(deployment_id)
         if port is None:
             # A plan from an older configuration, or a deployment from another process.
-            raise NotFound(f"The deployment `{deployment.id}` is not configured.", param="model")
-        return port
+            raise NotFound(f"The deployment `{deployment_id}` is not configured.", param="model")
+        op = OPERATIONS.get(operation)
+        if op is None:
+            raise InvalidRequest(f"Unknown operation `{operation}`.")
+        model = self._models[deployment_id]
+        if op.capability not in self._cards[model].capabilities:
+            raise InvalidRequest(
+                f"The model `{model}` does not support {op.noun}.",
+                param="model",
+                code="model_not_supported",
+            )
+        return port, op
 
 
 def build_models_service(config: ModelsConfig, http: HttpClient) -> ModelsRegistry:
@@ -109,25 +113,37 @@ def build_models_service(config: ModelsConfig, http: HttpClient) -> ModelsRegist
             )
         )
         plans[model.name] = []
-        for index, deployment in enumerate(model.deployments):
-            ref = DeploymentRef(
-                id=f"{model.name}#{index}",
-                model=model.name,
-                provider=deployment.provider,
-                upstream_model=deployment.model,
-                base_url=deployment.url,
-            )
-            port = PROTOCOLS[deployment.spec.protocol](http, endpoint_for(deployment))
-            ports[ref.id] = InstrumentedPort(port, ref)
+        for ref, deployment in deployment_refs(model):
+            port = PROTOCOLS[deployment.spec.protocol](http, endpoint_for(deployment, ref.id))
+            ports[ref.id] = InstrumentedPort(ForwardingPolicy(port, model.allow_fields), ref)
             plans[model.name].append(ref)
     return ModelsRegistry(cards, plans, ports)
 
 
-def endpoint_for(deployment: DeploymentConfig) -> Endpoint:
+def deployment_refs(model: ModelConfig) -> list[tuple[DeploymentRef, DeploymentConfig]]:
+    """Each deployment of `model` as others see it, with its stable id, in plan order."""
+    return [
+        (
+            DeploymentRef(
+                id=deployment_id,
+                model=model.name,
+                provider=deployment.provider,
+                upstream_model=deployment.model,
+                base_url=deployment.url,
+                retry_on_timeout=deployment.retry_on_timeout,
+            ),
+            deployment,
+        )
+        for deployment_id, deployment in zip(model.deployment_ids(), model.deployments, strict=True)
+    ]
+
+
+def endpoint_for(deployment: DeploymentConfig, deployment_id: str | None = None) -> Endpoint:
     """The resolved call target of one configured deployment, credentials included."""
     api_key = deployment.api_key.get_secret_value() if deployment.api_key else None
-    secrets = [api_key] if api_key else []
-    secrets += [v for k, v in deployment.headers.items() if k.lower() in _SECRET_HEADERS]
+    # Every configured header value is treated as a secret: operators put subscription keys and
+    # tokens under names we cannot guess (`Ocp-Apim-Subscription-Key`, `X-Custom-Token`, …).
+    secrets = ([api_key] if api_key else []) + list(deployment.headers.values())
     return Endpoint(
         base_url=deployment.url,
         upstream_model=deployment.model,
@@ -135,6 +151,12 @@ def endpoint_for(deployment: DeploymentConfig) -> Endpoint:
         headers={**deployment.spec.auth_headers(api_key), **deployment.headers},
         secrets=tuple(secrets),
         default_max_tokens=deployment.spec.default_max_tokens,
+        deployment_id=deployment_id or deployment.name or deployment.model,
+        provider=deployment.provider,
+        first_token_timeout=deployment.first_token_timeout,
+        idle_timeout=deployment.idle_timeout,
+        connect_timeout=deployment.connect_timeout,
+        max_response_bytes=deployment.max_response_bytes,
     )
 
 

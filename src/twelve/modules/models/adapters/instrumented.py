@@ -1,4 +1,4 @@
-"""Tracing and metrics around any provider port, so no adapter has to know about either.
+"""Tracing and metrics around the generic provider port, so no adapter has to know about either.
 
 Each upstream call gets an OpenTelemetry client span (GenAI semantic conventions), its W3C
 `traceparent` in the upstream request's headers, `UPSTREAM_LATENCY` (time to the response when
@@ -9,7 +9,7 @@ not streaming, to the first chunk when streaming) and one `UPSTREAM_REQUESTS` co
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from time import perf_counter
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,16 +22,13 @@ from twelve.kernel.streams import close_stream
 from twelve.kernel.telemetry.metrics import UPSTREAM_LATENCY, UPSTREAM_REQUESTS
 from twelve.kernel.telemetry.tracing import inject, tracer
 from twelve.modules.models.adapters.port import ProviderPort
-from twelve.modules.models.api import DeploymentRef, JSONObject
+from twelve.modules.models.api import DeploymentRef, JSONObject, Operation
 
 _TRACER = tracer(__name__)
 # Failures that came as an upstream response, not as a timeout or a broken connection.
 _ANSWERED_FAILURES = frozenset(
     {"upstream_4xx", "upstream_5xx", "rate_limit", "auth", "context_length", "content_filter"}
 )
-
-Call = Callable[[JSONObject, Mapping[str, str]], Awaitable[JSONObject]]
-StreamCall = Callable[[JSONObject, Mapping[str, str]], AsyncIterator[JSONObject]]
 
 
 class InstrumentedPort:
@@ -42,36 +39,17 @@ class InstrumentedPort:
         self._deployment = deployment
         self._labels = (deployment.provider, deployment.model, deployment.id)
 
-    async def chat(self, body: JSONObject, headers: Mapping[str, str]) -> JSONObject:
-        return await self._call("chat", self._inner.chat, body, headers)
-
-    def chat_stream(
-        self, body: JSONObject, headers: Mapping[str, str]
-    ) -> AsyncIterator[JSONObject]:
-        return self._stream("chat", self._inner.chat_stream, body, headers)
-
-    async def completion(self, body: JSONObject, headers: Mapping[str, str]) -> JSONObject:
-        return await self._call("text_completion", self._inner.completion, body, headers)
-
-    def completion_stream(
-        self, body: JSONObject, headers: Mapping[str, str]
-    ) -> AsyncIterator[JSONObject]:
-        return self._stream("text_completion", self._inner.completion_stream, body, headers)
-
-    async def embeddings(self, body: JSONObject, headers: Mapping[str, str]) -> JSONObject:
-        return await self._call("embeddings", self._inner.embeddings, body, headers)
-
-    async def _call(
-        self, operation: str, call: Call, body: JSONObject, headers: Mapping[str, str]
+    async def call(
+        self, operation: Operation, body: JSONObject, headers: Mapping[str, str]
     ) -> JSONObject:
-        span = self._start_span(operation, streaming=False)
+        span = self._start_span(operation.telemetry_name, streaming=False)
         started = perf_counter()
         outcome = "error"
         try:
             with trace.use_span(span, end_on_exit=False, record_exception=False):
-                result = await call(body, self._headers(span, headers))
+                result = await self._inner.call(operation, body, self._headers(span, headers))
             outcome = "ok"
-            _record_usage(span, result.get("usage"))
+            _record_usage(span, operation, result.get("usage"))
             return result
         except UpstreamError as exc:
             outcome = exc.kind
@@ -87,23 +65,23 @@ class InstrumentedPort:
             answered = outcome == "ok" or outcome in _ANSWERED_FAILURES
             self._finish(span, outcome, perf_counter() - started if answered else None)
 
-    async def _stream(
-        self, operation: str, call: StreamCall, body: JSONObject, headers: Mapping[str, str]
+    async def stream(
+        self, operation: Operation, body: JSONObject, headers: Mapping[str, str]
     ) -> AsyncIterator[JSONObject]:
         # The span is never made current here: a context attached in an async generator may be
         # detached in another context when the consumer stops early.
-        span = self._start_span(operation, streaming=True)
+        span = self._start_span(operation.telemetry_name, streaming=True)
         started = perf_counter()
         first_chunk_after: float | None = None
         outcome = "error"
         try:
-            chunks = call(body, self._headers(span, headers))
+            chunks = self._inner.stream(operation, body, self._headers(span, headers))
             try:
                 async for chunk in chunks:
                     if first_chunk_after is None:
                         first_chunk_after = perf_counter() - started
                     if chunk.get("usage"):
-                        _record_usage(span, chunk["usage"])
+                        _record_usage(span, operation, chunk["usage"])
                     yield chunk
             finally:
                 await close_stream(chunks)
@@ -154,11 +132,12 @@ class InstrumentedPort:
         span.end()
 
 
-def _record_usage(span: Span, usage: Any) -> None:
+def _record_usage(span: Span, operation: Operation, usage: Any) -> None:
+    """Token counts where the operation's descriptor says `usage` keeps them."""
     if isinstance(usage, dict):
         for attribute, key in (
-            ("gen_ai.usage.input_tokens", "prompt_tokens"),
-            ("gen_ai.usage.output_tokens", "completion_tokens"),
+            ("gen_ai.usage.input_tokens", operation.input_tokens),
+            ("gen_ai.usage.output_tokens", operation.output_tokens),
         ):
-            if isinstance(usage.get(key), int):
+            if key is not None and isinstance(usage.get(key), int):
                 span.set_attribute(attribute, usage[key])

@@ -1,34 +1,51 @@
 """HTTP exchanges with an upstream: one JSON round trip, or one server-sent event stream.
 
-This is where time limits and transport failures become `UpstreamError`s, so both protocols
-behave the same: status errors and connection failures raise before a stream yields anything,
-and a stream that breaks later raises a non-retryable error from the iterator.
+This is where time limits, size limits and transport failures become `UpstreamError`s, so every
+protocol behaves the same: redirects are never followed (a 3xx is an error, and credentials never
+reach its target); status errors, connection failures and a missing first event raise before a
+stream yields anything; a stream that breaks or stalls later raises a non-retryable error from
+the iterator. Stream deadlines count between events that carry data, not bytes: an upstream that
+sends only `: ping` comments, blank lines or a byte at a time still runs out of time.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 
 import aiohttp
 import orjson
 from aiohttp.http_exceptions import HttpProcessingError
 
-from twelve.kernel.errors import UpstreamTimeout
 from twelve.kernel.http_client import HttpClient
 from twelve.kernel.sse import ServerSentEvent, decode_events
+from twelve.kernel.streams import close_stream
 from twelve.modules.models.adapters.endpoint import Endpoint
-from twelve.modules.models.adapters.upstream_errors import (
+from twelve.modules.models.adapters.json_payload import BadJSON, parse_object
+from twelve.modules.models.adapters.response_body import (
+    ACCEPT_ENCODING,
+    BadEncoding,
+    BodyTooLarge,
+    body_lines,
+    read_body,
+)
+from twelve.modules.models.adapters.upstream_errors import error_from_response
+from twelve.modules.models.adapters.upstream_failures import (
     connection_error,
-    error_from_response,
-    invalid_payload,
+    malformed,
+    redirected,
     stream_interrupted,
     stream_timed_out,
+    timed_out,
+    too_large,
 )
 from twelve.modules.models.api import JSONObject
 
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 _SSE_HEADERS = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+# An error body is a message, not a payload: anything longer is not worth reading.
+_MAX_ERROR_BYTES = 64 * 1024
+_TRANSPORT_ERRORS = (aiohttp.ClientError, HttpProcessingError, ConnectionError)
 
 
 async def post_json(
@@ -39,30 +56,23 @@ async def post_json(
     headers: Mapping[str, str],
 ) -> JSONObject:
     """POST a JSON body and return the JSON object the upstream answered with."""
-    sent = {**_JSON_HEADERS, **endpoint.headers, **headers}
+    label = endpoint.label
+    timeout = aiohttp.ClientTimeout(total=endpoint.timeout, connect=endpoint.connect_seconds)
     try:
-        async with http.session.post(
-            endpoint.url(path),
-            data=orjson.dumps(body),
-            headers=sent,
-            timeout=aiohttp.ClientTimeout(total=endpoint.timeout),
-        ) as response:
-            payload = await response.read()
-            if response.status >= 400:
-                raise error_from_response(
-                    response.status, payload, response.headers, endpoint.secrets
-                )
+        async with _post(http, endpoint, path, body, _JSON_HEADERS, headers, timeout) as response:
+            await _check_status(response, endpoint)
+            payload = await read_body(response, endpoint.max_response_bytes)
+    except aiohttp.ConnectionTimeoutError:
+        raise timed_out(endpoint.connect_seconds, "could not connect", label) from None
     except TimeoutError:
-        raise UpstreamTimeout() from None
-    except (aiohttp.ClientError, HttpProcessingError) as exc:
-        raise connection_error(exc) from exc
-    try:
-        parsed = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        raise invalid_payload("a response") from None
-    if not isinstance(parsed, dict):
-        raise invalid_payload("a response")
-    return parsed
+        raise timed_out(endpoint.timeout, "no complete response", label) from None
+    except BodyTooLarge:
+        raise too_large(endpoint.max_response_bytes, label=label) from None
+    except BadEncoding as exc:
+        raise malformed(str(exc), label=label) from None
+    except _TRANSPORT_ERRORS as exc:
+        raise connection_error(exc, label) from None
+    return parse_payload(payload, endpoint, "the response")
 
 
 async def post_stream(
@@ -72,43 +82,50 @@ async def post_stream(
     body: JSONObject,
     headers: Mapping[str, str],
 ) -> AsyncGenerator[ServerSentEvent, None]:
-    """POST a JSON body and yield the server-sent events of the streamed answer."""
-    sent = {**_SSE_HEADERS, **endpoint.headers, **headers}
-    # No total limit on a stream: connect + first byte share one budget, then each read has its
-    # own (sock_read), so a long but lively generation is never cut.
-    timeout = aiohttp.ClientTimeout(total=None, sock_read=endpoint.timeout)
+    """POST a JSON body and yield the server-sent events of the streamed answer.
+
+    Connecting, the response headers and the first event share `first_token_timeout`; then each
+    gap between two events gets `idle_timeout`. No total limit: a long but lively generation is
+    never cut.
+    """
+    label = endpoint.label
+    loop = asyncio.get_running_loop()
+    first_deadline = loop.time() + endpoint.first_token_seconds
+    timeout = aiohttp.ClientTimeout(total=None, connect=endpoint.connect_seconds)
     response: aiohttp.ClientResponse | None = None
     try:
-        async with asyncio.timeout(endpoint.timeout):
-            response = await http.session.post(
-                endpoint.url(path), data=orjson.dumps(body), headers=sent, timeout=timeout
-            )
-            if response.status >= 400:
-                payload = await response.read()
-                raise error_from_response(
-                    response.status, payload, response.headers, endpoint.secrets
-                )
+        async with asyncio.timeout_at(first_deadline):
+            response = await _post(http, endpoint, path, body, _SSE_HEADERS, headers, timeout)
+            await _check_status(response, endpoint)
+    except aiohttp.ConnectionTimeoutError:
+        raise timed_out(endpoint.connect_seconds, "could not connect", label) from None
     except TimeoutError:
         _discard(response)
-        raise UpstreamTimeout() from None
-    except (aiohttp.ClientError, HttpProcessingError) as exc:
+        raise timed_out(endpoint.first_token_seconds, "no response", label) from None
+    except _TRANSPORT_ERRORS as exc:
         _discard(response)
-        raise connection_error(exc) from exc
+        raise connection_error(exc, label) from None
     except BaseException:
         _discard(response)
         raise
+    events = decode_events(body_lines(response, endpoint.max_response_bytes))
+    timed = _within_deadlines(events, endpoint, first_deadline)
     finished = False
     try:
-        async for event in decode_events(response.content):
+        async for event in timed:
             yield event
         finished = True
-    except TimeoutError:
-        raise stream_timed_out() from None
-    except (aiohttp.ClientError, HttpProcessingError) as exc:
-        raise stream_interrupted(type(exc).__name__) from exc
+    except BodyTooLarge:
+        raise too_large(endpoint.max_response_bytes, retryable=False, label=label) from None
+    except BadEncoding as exc:
+        raise malformed(str(exc), retryable=False, label=label) from None
+    except _TRANSPORT_ERRORS as exc:
+        raise stream_interrupted(_reason(exc), label) from None
     except UnicodeDecodeError:
-        raise invalid_payload("a stream event", retryable=False) from None
+        raise malformed("a stream event that is not UTF-8", retryable=False, label=label) from None
     finally:
+        await close_stream(timed)
+        await close_stream(events)
         if finished:
             response.release()
         else:
@@ -116,15 +133,85 @@ async def post_stream(
             response.close()
 
 
-def parse_event(event: ServerSentEvent) -> JSONObject:
-    """The JSON object carried by one event (a bad one mid-stream is not worth a retry)."""
+async def _within_deadlines(
+    events: AsyncIterator[ServerSentEvent], endpoint: Endpoint, first_deadline: float
+) -> AsyncIterator[ServerSentEvent]:
+    label = endpoint.label
     try:
-        parsed = orjson.loads(event.data)
-    except orjson.JSONDecodeError:
-        raise invalid_payload("a stream event", retryable=False) from None
-    if not isinstance(parsed, dict):
-        raise invalid_payload("a stream event", retryable=False)
-    return parsed
+        async with asyncio.timeout_at(first_deadline):
+            first = await anext(events)
+    except StopAsyncIteration:
+        return
+    except TimeoutError:
+        # Nothing reached the client yet: another try (or deployment) may do better.
+        raise timed_out(endpoint.first_token_seconds, "no data", label) from None
+    yield first
+    while True:
+        try:
+            async with asyncio.timeout(endpoint.idle_seconds):
+                event = await anext(events)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise stream_timed_out(endpoint.idle_seconds, label) from None
+        yield event
+
+
+def parse_payload(
+    data: bytes | str, endpoint: Endpoint, what: str, *, retryable: bool = True
+) -> JSONObject:
+    """The JSON object `data` holds, or a 502 naming the deployment (`what` says which part)."""
+    try:
+        return parse_object(data)
+    except BadJSON as exc:
+        raise malformed(f"{what} is {exc}", retryable=retryable, label=endpoint.label) from None
+
+
+def parse_event(event: ServerSentEvent, endpoint: Endpoint) -> JSONObject:
+    """The JSON object carried by one event (a bad one mid-stream is not worth a retry)."""
+    return parse_payload(event.data, endpoint, "a stream event", retryable=False)
+
+
+def _post(
+    http: HttpClient,
+    endpoint: Endpoint,
+    path: str,
+    body: JSONObject,
+    accept: Mapping[str, str],
+    headers: Mapping[str, str],
+    timeout: aiohttp.ClientTimeout,
+) -> aiohttp.client._RequestContextManager:
+    sent = {**accept, "Accept-Encoding": ACCEPT_ENCODING, **endpoint.headers, **headers}
+    return http.session.post(
+        endpoint.url(path),
+        data=orjson.dumps(body),
+        headers=sent,
+        timeout=timeout,
+        allow_redirects=False,
+        auto_decompress=False,
+    )
+
+
+async def _check_status(response: aiohttp.ClientResponse, endpoint: Endpoint) -> None:
+    status = response.status
+    if 300 <= status < 400:
+        raise redirected(status, endpoint.label)
+    if status >= 400:
+        try:
+            payload = await read_body(response, _MAX_ERROR_BYTES)
+        except (BodyTooLarge, BadEncoding):
+            payload = b""
+        raise error_from_response(
+            status, payload, response.headers, endpoint.secrets, label=endpoint.label
+        )
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, aiohttp.ClientPayloadError | ConnectionResetError):
+        return "the connection was reset"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "the server closed the connection"
+    return type(exc).__name__
 
 
 def _discard(response: aiohttp.ClientResponse | None) -> None:

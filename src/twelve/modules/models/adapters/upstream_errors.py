@@ -1,7 +1,8 @@
 """Upstream failures as `UpstreamError`s: the status, OpenAI error type, kind and retryability.
 
-Both protocols share this mapping. Messages are the upstream's own words where it gave some in
-JSON, with API keys redacted and stack traces dropped: an upstream's HTML error page or a Python
+Both protocols share this mapping. Messages name the deployment (by id, never by URL) and the
+cause; the upstream's own words are kept where it gave some in JSON, with every configured secret
+and every URL redacted and stack traces dropped: an upstream's HTML error page or a Python
 traceback from a local server never reaches a client.
 """
 
@@ -16,6 +17,10 @@ import orjson
 from twelve.kernel.errors import UpstreamError, UpstreamTimeout
 
 MAX_MESSAGE_CHARS = 500
+# How a message names the upstream when no deployment is known (tests, direct adapter use).
+ANONYMOUS = "The deployment"
+
+_URL = re.compile(r"(?i)\b(?:https?|wss?)://[^\s\"'<>)\]]+")
 
 _KEY_LIKE = re.compile(r"\b(?:sk|gsk|xai|pk)[-_][A-Za-z0-9_\-*.]{4,}")
 _BEARER = re.compile(r"(?i)\bbearer\s+\S+")
@@ -48,16 +53,18 @@ def error_from_response(
     payload: bytes,
     headers: Mapping[str, str],
     secrets: Sequence[str] = (),
+    *,
+    label: str = ANONYMOUS,
 ) -> UpstreamError:
     """The error for an upstream HTTP response with status >= 400."""
     detail, code, param = _detail(payload)
     message = sanitize(detail, secrets) if detail else ""
     if status == 408:
-        return UpstreamTimeout()
+        return UpstreamTimeout(f"{label}: timed out (the upstream answered HTTP 408).")
     if status >= 500:
         suffix = f": {message}" if message else "."
         return UpstreamError(
-            f"The upstream provider failed (HTTP {status}){suffix}",
+            f"{label}: the upstream failed (HTTP {status}){suffix}",
             retryable=True,
             kind="upstream_5xx",
         )
@@ -99,44 +106,13 @@ def error_from_response(
     return UpstreamError(message, status=returned, type_=type_, param=param, code=code, kind=kind)
 
 
-def connection_error(exc: BaseException) -> UpstreamError:
-    """The upstream could not be reached (refused, reset, DNS, TLS) before any response."""
-    return UpstreamError(
-        f"Could not connect to the upstream provider ({type(exc).__name__}).",
-        retryable=True,
-        kind="connection",
-    )
-
-
-def stream_interrupted(reason: str) -> UpstreamError:
-    """A stream broke after it started: never retryable, the client has seen part of it."""
-    return UpstreamError(f"The upstream stream was interrupted: {reason}.", kind="connection")
-
-
-def stream_timed_out() -> UpstreamError:
-    return UpstreamError(
-        "The upstream provider stopped sending in the middle of a stream.",
-        status=504,
-        type_="timeout_error",
-        code="upstream_timeout",
-        kind="timeout",
-    )
-
-
-def error_in_stream(payload: Any, secrets: Sequence[str] = ()) -> UpstreamError:
+def error_in_stream(
+    payload: Any, secrets: Sequence[str] = (), label: str = ANONYMOUS
+) -> UpstreamError:
     """An error event an upstream sent inside a stream (Anthropic `error`, OpenAI `{"error":…}`)."""
     detail, _, _ = _detail_from_json(payload)
     message = sanitize(detail, secrets) if detail else "unknown error"
-    return UpstreamError(f"The upstream provider reported an error mid-stream: {message}")
-
-
-def invalid_payload(what: str, *, retryable: bool = True) -> UpstreamError:
-    """The upstream answered with something that is not the JSON object it should have sent."""
-    return UpstreamError(
-        f"The upstream provider sent {what} that is not a valid JSON object.",
-        retryable=retryable,
-        kind="upstream_5xx",
-    )
+    return UpstreamError(f"{label}: the upstream reported an error mid-stream: {message}")
 
 
 def sanitize(message: str, secrets: Sequence[str] = ()) -> str:
@@ -144,8 +120,10 @@ def sanitize(message: str, secrets: Sequence[str] = ()) -> str:
     if "Traceback (most recent call last)" in message or "\n  File " in message:
         return "The upstream provider reported an internal error."
     for secret in secrets:
+        # Shorter values are not secrets worth hiding and would mangle ordinary words.
         if len(secret) >= 4:
             message = message.replace(secret, "[redacted]")
+    message = _URL.sub("[url]", message)
     message = _BEARER.sub("Bearer [redacted]", message)
     message = _KEY_LIKE.sub("[redacted]", message)
     if len(message) > MAX_MESSAGE_CHARS:

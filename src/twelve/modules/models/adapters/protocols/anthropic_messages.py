@@ -1,7 +1,9 @@
-"""Anthropic's Messages API behind the provider port: chat only, translated both ways.
+"""Anthropic's Messages API behind the generic provider port: chat only, translated both ways.
 
-Request translation is in `anthropic_request.py`, response and stream translation in
-`anthropic_response.py`; this file is the exchange itself.
+The port dispatches by operation to a translation; Anthropic has one, for `chat`. Any other
+operation is refused with a 400 before any upstream call (the model's declared capabilities
+already keep the gateway from asking). Request translation is in `anthropic_request.py`,
+response and stream translation in `anthropic_response.py`; this file is the exchange itself.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from twelve.modules.models.adapters.protocols.anthropic_response import (
     to_chat_completion,
 )
 from twelve.modules.models.adapters.transport import parse_event, post_json, post_stream
-from twelve.modules.models.adapters.upstream_errors import stream_interrupted
-from twelve.modules.models.api import JSONObject
+from twelve.modules.models.adapters.upstream_failures import stream_interrupted
+from twelve.modules.models.api import JSONObject, Operation
 
 # Anthropic requires max_tokens; used when neither the request nor the provider gives one.
 FALLBACK_MAX_TOKENS = 4096
+# Operations this protocol translates, and the Messages API path each goes to.
+TRANSLATED = {"chat": "messages"}
 
 
 class AnthropicMessages:
@@ -32,35 +36,28 @@ class AnthropicMessages:
         self._http = http
         self._endpoint = endpoint
 
-    async def chat(self, body: JSONObject, headers: Mapping[str, str]) -> JSONObject:
+    async def call(
+        self, operation: Operation, body: JSONObject, headers: Mapping[str, str]
+    ) -> JSONObject:
+        path = _path(operation)
         request = self._request(body, stream=False)
-        message = await post_json(self._http, self._endpoint, "messages", request, headers)
-        return to_chat_completion(message)
+        message = await post_json(self._http, self._endpoint, path, request, headers)
+        return to_chat_completion(message, self._endpoint.label)
 
-    async def chat_stream(
-        self, body: JSONObject, headers: Mapping[str, str]
+    async def stream(
+        self, operation: Operation, body: JSONObject, headers: Mapping[str, str]
     ) -> AsyncIterator[JSONObject]:
+        endpoint = self._endpoint
+        path = _path(operation)
         request = self._request(body, stream=True)
-        translator = ChunkTranslator(self._endpoint.secrets)
-        events = post_stream(self._http, self._endpoint, "messages", request, headers)
+        translator = ChunkTranslator(endpoint.secrets, endpoint.label)
+        events = post_stream(self._http, endpoint, path, request, headers)
         async with aclosing(events):
             async for event in events:
-                for chunk in translator.translate(parse_event(event)):
+                for chunk in translator.translate(parse_event(event, endpoint)):
                     yield chunk
         if not translator.finished:
-            raise stream_interrupted("the stream ended before `message_stop`")
-
-    async def completion(self, body: JSONObject, headers: Mapping[str, str]) -> JSONObject:
-        raise _unsupported("text completions")
-
-    async def completion_stream(
-        self, body: JSONObject, headers: Mapping[str, str]
-    ) -> AsyncIterator[JSONObject]:
-        raise _unsupported("text completions")
-        yield {}  # pragma: no cover - makes this an async generator, like the port expects
-
-    async def embeddings(self, body: JSONObject, headers: Mapping[str, str]) -> JSONObject:
-        raise _unsupported("embeddings")
+            raise stream_interrupted("the stream ended before `message_stop`", endpoint.label)
 
     def _request(self, body: JSONObject, *, stream: bool) -> JSONObject:
         return to_messages_request(
@@ -71,5 +68,8 @@ class AnthropicMessages:
         )
 
 
-def _unsupported(what: str) -> InvalidRequest:
-    return InvalidRequest(f"This model does not serve {what}.", param="model")
+def _path(operation: Operation) -> str:
+    path = TRANSLATED.get(operation.name)
+    if path is None:
+        raise InvalidRequest(f"This model does not serve {operation.noun}.", param="model")
+    return path

@@ -17,6 +17,9 @@ CHAT_EMBEDDINGS: frozenset[Capability] = frozenset({"chat", "embeddings"})
 # The local inference sidecar (`twelve sidecar`, DESIGN §6) listens here unless configured
 # otherwise; keep in step with the sidecar's default port.
 LOCAL_SIDECAR_URL = "http://127.0.0.1:8765/v1"
+# llama.cpp's own default port, 8080, is Twelve's too: a deployment left on it would call Twelve
+# itself. Run `llama-server --port 8081` (or set base_url).
+LLAMACPP_URL = "http://127.0.0.1:8081/v1"
 
 
 def _compatible(name: str, base_url: str | None, capabilities: frozenset[Capability]) -> Provider:
@@ -30,7 +33,7 @@ COMPATIBLE = (
     _compatible("local", LOCAL_SIDECAR_URL, ALL_CAPABILITIES),
     _compatible("vllm", "http://127.0.0.1:8000/v1", ALL_CAPABILITIES),
     _compatible("ollama", "http://127.0.0.1:11434/v1", ALL_CAPABILITIES),
-    _compatible("llamacpp", "http://127.0.0.1:8080/v1", ALL_CAPABILITIES),
+    _compatible("llamacpp", LLAMACPP_URL, ALL_CAPABILITIES),
     _compatible("lmstudio", "http://127.0.0.1:1234/v1", ALL_CAPABILITIES),
     _compatible("together", "https://api.together.xyz/v1", ALL_CAPABILITIES),
     _compatible("fireworks", "https://api.fireworks.ai/inference/v1", ALL_CAPABILITIES),
