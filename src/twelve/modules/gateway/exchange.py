@@ -7,6 +7,7 @@ body, what each stage took and must give back, and the usage the upstream report
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -52,6 +53,8 @@ class Exchange:
     # Set by a stream's relay when it ended on its own (`ok`) or with an error event.
     stream_end: Outcome | None = None
     outcome: Outcome | None = None
+    # The finaliser's task giving back what the stages took (None when they took nothing).
+    settling: asyncio.Task[None] | None = None
 
     @property
     def model(self) -> str:

@@ -24,15 +24,16 @@ class Finaliser:
         self._settling: set[asyncio.Task[None]] = set()
 
     async def finish(self, exchange: Exchange, outcome: Outcome) -> None:
-        """End `exchange` with `outcome` (a second call does nothing) and wait for its settling,
+        """End `exchange` with `outcome` (unless it has ended already) and wait for its settling,
         unless the caller is cancelled meanwhile: the settling goes on regardless."""
-        task = self.finish_soon(exchange, outcome)
-        if task is not None:
-            await asyncio.shield(task)
+        self.finish_soon(exchange, outcome)
+        if exchange.settling is not None:
+            await asyncio.shield(exchange.settling)
 
-    def finish_soon(self, exchange: Exchange, outcome: Outcome) -> asyncio.Task[None] | None:
+    def finish_soon(self, exchange: Exchange, outcome: Outcome) -> None:
+        """End `exchange` now; its settling runs in a task of its own (`exchange.settling`)."""
         if exchange.outcome is not None:
-            return None
+            return
         exchange.outcome = outcome
         name = exchange.endpoint.name
         REQUESTS_FINALISED.labels(name, outcome).inc()
@@ -40,12 +41,11 @@ class Finaliser:
             record_usage(exchange.model, exchange.usage)
         elif exchange.dispatched:
             USAGE_UNKNOWN.labels(name).inc()
-        if not exchange.settles:
-            return None
-        task = asyncio.get_running_loop().create_task(self._settle(exchange))
-        self._settling.add(task)
-        task.add_done_callback(self._settling.discard)
-        return task
+        if exchange.settles:
+            task = asyncio.get_running_loop().create_task(self._settle(exchange))
+            self._settling.add(task)
+            task.add_done_callback(self._settling.discard)
+            exchange.settling = task
 
     async def _settle(self, exchange: Exchange) -> None:
         for settle in reversed(exchange.settles):

@@ -54,6 +54,7 @@ class RelayResponse(Response):
             if not pump.done():
                 pump.cancel()
                 await asyncio.wait((pump,))
+        await self._finaliser.finish(exchange, _outcome_of(pump, exchange))  # waits for settling
         failure = None if pump.cancelled() else pump.exception()
         if failure is not None and not isinstance(failure, OSError):  # OSError: client left
             raise failure
