@@ -47,3 +47,25 @@ def test_flaky_deployment_succeeds_on_retry(api: httpx.Client, upstream: FakeUps
     assert response.headers["x-twelve-deployment"] == "flaky#0"
     assert response.headers["x-twelve-attempts"] == "2"
     assert calls_to(upstream, "flaky-1") == 2
+
+
+def test_a_failed_request_carries_the_routing_headers_and_names_its_deployment(
+    api: httpx.Client, upstream: FakeUpstream
+) -> None:
+    response = api.post("/v1/chat/completions", json={"model": "broken", "messages": HELLO})
+    assert response.status_code == 502, response.text
+    deployment = response.headers["x-twelve-deployment"]
+    assert response.headers["x-twelve-model"] == "broken"
+    assert response.headers["x-twelve-provider"] == "openai"
+    assert response.headers["x-twelve-attempts"] == "2"  # TWELVE_GATEWAY_RETRIES=1
+    message = response.json()["error"]["message"]
+    assert f"`{deployment}`" in message and "HTTP 500" in message
+    assert upstream.base_url not in message and "127.0.0.1" not in message
+
+
+def test_a_timed_out_request_carries_the_routing_headers(api: httpx.Client) -> None:
+    response = api.post("/v1/chat/completions", json={"model": "slow", "messages": HELLO})
+    assert response.status_code == 504, response.text
+    assert response.headers["x-twelve-model"] == "slow"
+    assert response.headers["x-twelve-attempts"] == "2"
+    assert "timed out" in response.json()["error"]["message"]
