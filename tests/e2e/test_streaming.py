@@ -68,8 +68,10 @@ def test_a_client_that_leaves_releases_the_upstream_call(api: httpx.Client) -> N
 def hanging() -> Iterator[HangingUpstream]:
     upstream = HangingUpstream()
     upstream.start()
-    yield upstream
-    upstream.stop()
+    try:
+        yield upstream
+    finally:
+        upstream.stop()
 
 
 @pytest.fixture(scope="module")
