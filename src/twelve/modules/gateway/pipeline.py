@@ -82,22 +82,32 @@ class Pipeline:
 
 
 async def _unless_client_leaves(exchange: Exchange, work: Awaitable[T]) -> T:
-    """`work`'s result, or `ClientGone` once the client has left (`work` is then cancelled, which
-    closes its upstream connection)."""
-    if exchange.client_gone is None:
+    """`work`'s result, or `ClientGone` once the client has left: `work` is then cancelled,
+    which closes its upstream connection. One watcher task; `work` runs in the caller's task."""
+    client_gone = exchange.client_gone
+    if client_gone is None:
         return await work
-    task = asyncio.ensure_future(work)
-    gone = asyncio.ensure_future(exchange.client_gone())
+    me = asyncio.current_task()
+    assert me is not None
+    left = False
+
+    async def watch() -> None:
+        nonlocal left
+        await client_gone()
+        left = True
+        me.cancel()
+
+    watcher = asyncio.get_running_loop().create_task(watch())
     try:
-        await asyncio.wait((task, gone), return_when=asyncio.FIRST_COMPLETED)
+        return await work
+    except asyncio.CancelledError:
+        if left and me.uncancel() == 0:  # our own cancellation, not the server's
+            raise ClientGone(
+                "The client closed the connection before the answer was ready."
+            ) from None
+        raise
     finally:
-        gone.cancel()
-        if not task.done():
-            task.cancel()
-            await asyncio.wait((task,))
-    if task.cancelled():
-        raise ClientGone("The client closed the connection before the answer was ready.")
-    return task.result()
+        watcher.cancel()
 
 
 def _outcome_of(exc: BaseException, exchange: Exchange) -> Outcome:
