@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Iterator
 
@@ -43,23 +42,17 @@ def test_chunks_reach_the_client_before_the_upstream_finishes(api: httpx.Client)
 
 
 def cancelled_upstream_calls(api: httpx.Client, deployment: str) -> float:
-    pattern = re.compile(
-        r'^twelve_upstream_requests_total\{[^}]*deployment="'
-        + re.escape(deployment)
-        + r'"[^}]*outcome="cancelled"[^}]*\} (\S+)$',
-        re.MULTILINE,
-    )
-    found = pattern.search(api.get("/metrics").text)
-    return float(found.group(1)) if found else 0.0
+    return metric(api, "twelve_upstream_requests_total", deployment=deployment, outcome="cancelled")
 
 
 def test_a_client_that_leaves_releases_the_upstream_call(api: httpx.Client) -> None:
-    before = cancelled_upstream_calls(api, "stalling-long#0")
     with api.stream("POST", CHAT, json=stream_request("stalling-long")) as response:
         assert response.status_code == 200
+        deployment = response.headers["x-twelve-deployment"]
+        before = cancelled_upstream_calls(api, deployment)
         next(response.iter_lines())  # one chunk in, then hang up mid-stream
     deadline = time.monotonic() + 5
-    while cancelled_upstream_calls(api, "stalling-long#0") <= before:
+    while cancelled_upstream_calls(api, deployment) <= before:
         assert time.monotonic() < deadline, "the upstream call outlived its client"
         time.sleep(0.05)
 
