@@ -82,7 +82,7 @@ def test_keys_made_by_the_cli_work_on_the_server(site: Site) -> None:
     answered = chat(site, issued["key"], "echo")
     assert answered.status_code == 200, answered.text
     assert answered.json()["choices"][0]["message"]["content"] == "echo: hello from the cli"
-    assert chat(site, issued["key"], "claude").status_code == 403
+    assert chat(site, issued["key"], "claude").status_code == 404
 
     listed = run_cli("keys", "list", env=site.env)
     assert listed.returncode == 0, listed.stderr

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from openai import AuthenticationError, NotFoundError, OpenAI, PermissionDeniedError
+from openai import AuthenticationError, NotFoundError, OpenAI
 from openai.types.chat import ChatCompletionMessageParam
 
 from tests.e2e.server import TwelveServer
@@ -103,16 +103,16 @@ def test_admin_lists_keys_without_secrets(admin: httpx.Client, api_key: str) -> 
     assert all("key" not in k for k in body["data"])
 
 
-def test_allow_list_is_403_for_other_models(server: TwelveServer, issue_key: IssueKey) -> None:
+def test_allow_list_hides_other_models_as_404(server: TwelveServer, issue_key: IssueKey) -> None:
     key = issue_key("echo-only", models=["echo"])["key"]
     with OpenAI(api_key=key, base_url=f"{server.base_url}/v1", max_retries=0) as sdk:
         assert [m.id for m in sdk.models.list()] == ["echo"]
         assert sdk.chat.completions.create(model="echo", messages=HELLO).choices
-        with pytest.raises(PermissionDeniedError):
+        with pytest.raises(NotFoundError):
             sdk.chat.completions.create(model="claude", messages=HELLO)
     with httpx.Client(base_url=server.base_url) as raw:
         response = chat(raw, key, model="claude")
-    assert_openai_error(response, 403, "permission_error", param="model")
+    assert_openai_error(response, 404, "invalid_request_error", param="model")
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -123,7 +123,7 @@ def test_errors_before_a_stream_are_plain_json(
     limited = issue_key("echo-only-stream", models=["echo"])["key"]
     with httpx.Client(base_url=str(api.base_url)) as raw:
         response = chat(raw, limited, model="claude", stream=stream)
-    assert_openai_error(response, 403, "permission_error", param="model")
+    assert_openai_error(response, 404, "invalid_request_error", param="model")
 
 
 def test_unknown_model_is_404(api: httpx.Client, client: OpenAI) -> None:

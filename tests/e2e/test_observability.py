@@ -166,3 +166,31 @@ def test_every_log_line_after_the_banner_is_json(server: TwelveServer) -> None:
             continue
         assert isinstance(orjson.loads(line), dict), line
     assert "Traceback" not in server.stderr()
+
+
+def finalised(api: httpx.Client, endpoint: str, outcome: str) -> float:
+    return metric(api, "twelve_requests_finalised_total", endpoint=endpoint, outcome=outcome)
+
+
+def test_each_request_is_finalised_once_by_how_it_ended(api: httpx.Client) -> None:
+    def ask(model: str, **extra: object) -> httpx.Response:
+        body = {"model": model, "messages": [{"role": "user", "content": "one two"}]} | extra
+        return api.post("/v1/chat/completions", json=body)
+
+    cases = [
+        ("ok", lambda: ask("echo"), 200, False),
+        ("upstream_error", lambda: ask("broken"), 502, True),
+        ("stream_failed", lambda: ask("cut", stream=True), 200, True),
+        ("refused", lambda: ask("no-such-model"), 404, False),
+    ]
+    for outcome, send, status, unknown_usage in cases:
+        before = finalised(api, "chat_completions", outcome)
+        unknown = metric(api, "twelve_usage_unknown_total", endpoint="chat_completions")
+        assert send().status_code == status, outcome
+        assert finalised(api, "chat_completions", outcome) == before + 1, outcome
+        assert metric(api, "twelve_usage_unknown_total", endpoint="chat_completions") == (
+            unknown + (1 if unknown_usage else 0)
+        ), outcome
+    before = finalised(api, "embeddings", "ok")
+    assert api.post("/v1/embeddings", json={"model": "embed", "input": "x"}).status_code == 200
+    assert finalised(api, "embeddings", "ok") == before + 1

@@ -11,13 +11,14 @@ import struct
 import httpx
 import orjson
 import pytest
-from openai import APIError, AsyncOpenAI, OpenAI
+from openai import APIError, AsyncOpenAI, NotFoundError, OpenAI
 from openai.types.chat import (
     ChatCompletionChunk,
     ChatCompletionMessageParam,
 )
 
-from tests.e2e.stack import MODELS, UPSTREAM_KEY, sent_upstream
+from tests.e2e.server import TwelveServer
+from tests.e2e.stack import MODELS, UPSTREAM_KEY, IssueKey, sent_upstream
 from tests.e2e.wire import DONE, sse_chunks, sse_data
 from tests.fakes.upstream import FakeUpstream
 from tests.support.openai_spec import validate
@@ -288,3 +289,35 @@ async def test_concurrent_requests_each_get_their_own_answer(async_client: Async
 
     answers = await asyncio.gather(*(ask(i) for i in range(40)))
     assert answers == [f"echo: request number {i}" for i in range(40)]
+
+
+def test_a_model_the_key_may_not_see_is_not_found_everywhere(
+    server: TwelveServer, issue_key: IssueKey
+) -> None:
+    """OpenAI's rule: for a key limited to `echo`, `claude` and `embed` do not exist, with the
+    very message a model that is nowhere configured gets, on every route."""
+    key = issue_key("only-echo-everywhere", models=["echo"])["key"]
+    hello: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
+
+    def messages(sdk: OpenAI, model: str) -> list[str]:
+        calls = [
+            lambda: sdk.chat.completions.create(model=model, messages=hello),
+            lambda: sdk.chat.completions.create(model=model, messages=hello, stream=True),
+            lambda: sdk.completions.create(model=model, prompt="hi"),
+            lambda: sdk.embeddings.create(model=model, input="hi"),
+            lambda: sdk.models.retrieve(model),
+        ]
+        found = []
+        for call in calls:
+            with pytest.raises(NotFoundError) as raised:
+                call()
+            body = raised.value.body
+            assert isinstance(body, dict) and body["code"] == "model_not_found", body
+            found.append(str(body["message"]).replace(f"`{model}`", "`M`"))
+        return found
+
+    with OpenAI(api_key=key, base_url=f"{server.base_url}/v1", max_retries=0) as sdk:
+        assert [m.id for m in sdk.models.list()] == ["echo"]
+        unknown = messages(sdk, "no-such-model")
+        assert messages(sdk, "claude") == unknown
+        assert messages(sdk, "embed") == unknown

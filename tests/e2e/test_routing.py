@@ -18,7 +18,7 @@ def calls_to(upstream: FakeUpstream, upstream_model: str) -> int:
 def test_failing_deployment_is_retried_then_falls_back(
     api: httpx.Client, upstream: FakeUpstream
 ) -> None:
-    failed_before = calls_to(upstream, "fail-500")
+    failed_before, backup_before = calls_to(upstream, "fail-500"), calls_to(upstream, "echo-backup")
     response = api.post("/v1/chat/completions", json={"model": "fallback", "messages": HELLO})
     assert response.status_code == 200, response.text
     assert response.json()["model"] == "fallback"
@@ -28,6 +28,8 @@ def test_failing_deployment_is_retried_then_falls_back(
     # TWELVE_GATEWAY_RETRIES=1: two tries on the failing deployment, then one on the next.
     assert response.headers["x-twelve-attempts"] == "3"
     assert calls_to(upstream, "fail-500") - failed_before == 2
+    assert calls_to(upstream, "echo-backup") - backup_before == 1
+    assert response.headers["x-twelve-deployment"]  # its id's format is the models module's
 
 
 def test_stream_falls_back_before_the_first_byte(api: httpx.Client) -> None:
@@ -35,6 +37,7 @@ def test_stream_falls_back_before_the_first_byte(api: httpx.Client) -> None:
     with api.stream("POST", "/v1/chat/completions", json=body) as response:
         assert response.status_code == 200
         assert response.headers["x-twelve-deployment"] == "fallback/openai/echo-backup"
+        assert response.headers["x-twelve-attempts"] == "3"
         chunks = sse_chunks(response)
     assert (
         "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks) == "echo: route me"
@@ -47,3 +50,25 @@ def test_flaky_deployment_succeeds_on_retry(api: httpx.Client, upstream: FakeUps
     assert response.headers["x-twelve-deployment"] == "flaky/openai/flaky-1"
     assert response.headers["x-twelve-attempts"] == "2"
     assert calls_to(upstream, "flaky-1") == 2
+
+
+def test_a_failed_request_carries_the_routing_headers_and_names_its_deployment(
+    api: httpx.Client, upstream: FakeUpstream
+) -> None:
+    response = api.post("/v1/chat/completions", json={"model": "broken", "messages": HELLO})
+    assert response.status_code == 502, response.text
+    deployment = response.headers["x-twelve-deployment"]
+    assert response.headers["x-twelve-model"] == "broken"
+    assert response.headers["x-twelve-provider"] == "openai"
+    assert response.headers["x-twelve-attempts"] == "2"  # TWELVE_GATEWAY_RETRIES=1
+    message = response.json()["error"]["message"]
+    assert f"`{deployment}`" in message and "HTTP 500" in message
+    assert upstream.base_url not in message and "127.0.0.1" not in message
+
+
+def test_a_timed_out_request_carries_the_routing_headers(api: httpx.Client) -> None:
+    response = api.post("/v1/chat/completions", json={"model": "slow", "messages": HELLO})
+    assert response.status_code == 504, response.text
+    assert response.headers["x-twelve-model"] == "slow"
+    assert response.headers["x-twelve-attempts"] == "2"
+    assert "timed out" in response.json()["error"]["message"]

@@ -49,3 +49,20 @@ FALLBACKS = Counter(
 def render() -> tuple[bytes, str]:
     """The exposition text and its content type."""
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+UPSTREAM_RETRIES = Counter(
+    "twelve_upstream_retries_total",
+    "Calls sent again to the same deployment after a failure, by the failure's kind.",
+    ["deployment", "reason"],
+)
+REQUESTS_FINALISED = Counter(
+    "twelve_requests_finalised_total",
+    "Public requests by how they ended (ok, upstream_error, refused, client_gone, stream_failed).",
+    ["endpoint", "outcome"],
+)
+USAGE_UNKNOWN = Counter(
+    "twelve_usage_unknown_total",
+    "Requests that reached an upstream but ended without a usage report.",
+    ["endpoint"],
+)

@@ -1,4 +1,4 @@
-"""Usage metering at the edge: tokens in and out by model."""
+"""Usage metering: tokens in and out by model, recorded once per request by the finaliser."""
 
 from __future__ import annotations
 

@@ -1,23 +1,28 @@
-"""The gateway service: who is calling, which deployments may serve them, and the call itself
-with retries and fallbacks. HTTP concerns stay in `http.py`."""
+"""The gateway service: the front door of every public request.
+
+It assembles the request pipeline (admission stages, routing, the finaliser) from the ports it
+is given, and answers the model-listing routes. HTTP concerns stay in `http.py`; what a request
+goes through is in `pipeline.py`.
+"""
 
 from __future__ import annotations
 
-from twelve.kernel.errors import AuthenticationFailed, PermissionDenied
+from collections.abc import Sequence
+
 from twelve.modules.chat.api import ChatService
 from twelve.modules.completion.api import CompletionService
 from twelve.modules.embeddings.api import EmbeddingsService
 from twelve.modules.gateway.api import KeysService, Principal
-from twelve.modules.gateway.metering import record_usage
-from twelve.modules.gateway.routing import RetryPolicy, Routed, route
-from twelve.modules.gateway.streaming import OpenStream, open_stream
-from twelve.modules.models.api import (
-    Capability,
-    DeploymentRef,
-    JSONObject,
-    ModelCard,
-    ModelsService,
-)
+from twelve.modules.gateway.endpoints import FeaturePorts
+from twelve.modules.gateway.exchange import Exchange
+from twelve.modules.gateway.finaliser import Finaliser
+from twelve.modules.gateway.pipeline import Answer, Pipeline
+from twelve.modules.gateway.routing import RetryPolicy, Routed
+from twelve.modules.gateway.stages.allow_list import AllowList, check_allowed, model_not_found
+from twelve.modules.gateway.stages.authenticate import Authenticate
+from twelve.modules.gateway.stages.request_schema import ReadBody
+from twelve.modules.gateway.stages.stage import Stage
+from twelve.modules.models.api import ModelCard, ModelsService
 
 
 class Gateway:
@@ -30,62 +35,34 @@ class Gateway:
         completion: CompletionService,
         embeddings: EmbeddingsService,
         policy: RetryPolicy,
+        admission: Sequence[Stage] = (),
     ) -> None:
-        self._keys = keys
+        """`admission`: stages that run after the allow-list and before routing, in order (rate
+        limit, credit hold, cache, as they land)."""
         self._models = models
-        self._chat = chat
-        self._completion = completion
-        self._embeddings = embeddings
-        self._policy = policy
+        self._authenticate = Authenticate(keys)
+        self.finaliser = Finaliser()
+        self.pipeline = Pipeline(
+            stages=(self._authenticate, ReadBody(), AllowList(), *admission),
+            ports=FeaturePorts(chat=chat, completion=completion, embeddings=embeddings),
+            models=models,
+            policy=policy,
+            finaliser=self.finaliser,
+        )
 
     async def authenticate(self, token: str) -> Principal:
         """The caller of a request that presented `token` (empty when it presented none)."""
-        if not token:
-            raise AuthenticationFailed(
-                "You didn't provide an API key. Send it as 'Authorization: Bearer tw-...'.",
-                code="missing_api_key",
-            )
-        principal = await self._keys.authenticate(token)
-        if principal is None:
-            raise AuthenticationFailed("Incorrect API key provided.")
-        return principal
+        return await self._authenticate.principal(token)
 
     async def list_models(self, principal: Principal) -> list[ModelCard]:
         return [m for m in await self._models.list_models() if principal.may_use(m.id)]
 
-    async def plan(
-        self, principal: Principal, model: str, capability: Capability
-    ) -> list[DeploymentRef]:
-        if not principal.may_use(model):
-            raise PermissionDenied(
-                f"This API key is not allowed to use the model `{model}`.", param="model"
-            )
-        return await self._models.plan(model, capability)
+    async def get_model(self, principal: Principal, model: str) -> ModelCard:
+        check_allowed(principal, model)
+        for card in await self._models.list_models():
+            if card.id == model:
+                return card
+        raise model_not_found(model)
 
-    async def chat(self, principal: Principal, body: JSONObject) -> Routed[JSONObject]:
-        plan = await self.plan(principal, body["model"], "chat")
-        routed = await route(plan, lambda d: self._chat.complete(d, body), self._policy)
-        record_usage(routed.deployment.model, routed.result.get("usage"))
-        return routed
-
-    async def chat_stream(self, principal: Principal, body: JSONObject) -> Routed[OpenStream]:
-        plan = await self.plan(principal, body["model"], "chat")
-        return await route(plan, lambda d: open_stream(self._chat.stream(d, body)), self._policy)
-
-    async def completion(self, principal: Principal, body: JSONObject) -> Routed[JSONObject]:
-        plan = await self.plan(principal, body["model"], "completions")
-        routed = await route(plan, lambda d: self._completion.complete(d, body), self._policy)
-        record_usage(routed.deployment.model, routed.result.get("usage"))
-        return routed
-
-    async def completion_stream(self, principal: Principal, body: JSONObject) -> Routed[OpenStream]:
-        plan = await self.plan(principal, body["model"], "completions")
-        return await route(
-            plan, lambda d: open_stream(self._completion.stream(d, body)), self._policy
-        )
-
-    async def embeddings(self, principal: Principal, body: JSONObject) -> Routed[JSONObject]:
-        plan = await self.plan(principal, body["model"], "embeddings")
-        routed = await route(plan, lambda d: self._embeddings.embed(d, body), self._policy)
-        record_usage(routed.deployment.model, routed.result.get("usage"))
-        return routed
+    async def serve(self, exchange: Exchange) -> Routed[Answer]:
+        return await self.pipeline.run(exchange)

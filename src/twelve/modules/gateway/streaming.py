@@ -2,12 +2,13 @@
 
 The usage chunk (empty `choices`, with `usage`) is always asked of the upstream so usage is metered;
 the client sees it only when it asked with `stream_options.include_usage`. A failure after the
-first byte cannot be retried: the client gets an `error` event and the stream ends.
+first byte cannot be retried: the client gets an `error` event and the stream ends. The relay
+tells the exchange the usage it saw and how the stream ended; the finaliser does the rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import orjson
@@ -17,6 +18,7 @@ from twelve.kernel.sse import DONE, encode_data
 from twelve.kernel.streams import close_stream
 from twelve.kernel.telemetry.logging import get_logger
 from twelve.kernel.telemetry.metrics import ERRORS
+from twelve.modules.gateway.exchange import Exchange
 from twelve.modules.models.api import JSONObject
 
 log = get_logger("twelve.gateway.streaming")
@@ -40,18 +42,20 @@ async def open_stream(chunks: AsyncIterator[JSONObject]) -> OpenStream:
     return OpenStream(first, chunks)
 
 
-async def relay(
-    stream: OpenStream, *, include_usage: bool, on_usage: Callable[[JSONObject], None]
-) -> AsyncIterator[bytes]:
+async def relay(stream: OpenStream, exchange: Exchange) -> AsyncIterator[bytes]:
+    options = exchange.body.get("stream_options")
+    include_usage = isinstance(options, dict) and bool(options.get("include_usage"))
     try:
         if stream.first is not None:
-            for out in _emit(stream.first, include_usage, on_usage):
+            for out in _emit(stream.first, include_usage, exchange):
                 yield out
             async for chunk in stream.rest:
-                for out in _emit(chunk, include_usage, on_usage):
+                for out in _emit(chunk, include_usage, exchange):
                     yield out
+        exchange.stream_end = "ok"
         yield DONE
     except TwelveError as exc:
+        exchange.stream_end = "stream_failed"
         ERRORS.labels(kind=getattr(exc, "kind", exc.type)).inc()
         log.warning("stream_failed", error=exc.message)
         yield encode_data(orjson.dumps(exc.body()))
@@ -59,12 +63,10 @@ async def relay(
         await close_stream(stream.rest)
 
 
-def _emit(
-    chunk: JSONObject, include_usage: bool, on_usage: Callable[[JSONObject], None]
-) -> list[bytes]:
-    usage = chunk.get("usage")
-    if usage:
-        on_usage(usage)
+def _emit(chunk: JSONObject, include_usage: bool, exchange: Exchange) -> list[bytes]:
+    usage = exchange.endpoint.usage(chunk)
+    if usage is not None:
+        exchange.usage = usage
     if not include_usage and "usage" in chunk:
         if usage and not chunk.get("choices"):
             return []

@@ -1,0 +1,62 @@
+"""One public request as the pipeline carries it, from admission to its end.
+
+An `Exchange` is made by the HTTP layer with what only HTTP knows (the bearer token, how to read
+the body, how to learn that the client left) and filled in by the stages: who is calling, the
+body, what each stage took and must give back, and the usage the upstream reported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel
+
+from twelve.kernel.errors import TwelveError
+from twelve.modules.gateway.api import Principal
+from twelve.modules.gateway.endpoints import Endpoint
+from twelve.modules.models.api import JSONObject
+
+# How a request ended. `refused`: an admission stage said no (bad key, bad body, unknown model);
+# `upstream_error`: no deployment answered; `client_gone`: the client left before the end;
+# `stream_failed`: a stream broke after its first byte (an error event, a cut upstream).
+Outcome = Literal["ok", "refused", "upstream_error", "client_gone", "stream_failed", "error"]
+
+# What a stage that took something at admission (a hold, a slot) is given back at the end.
+Settle = Callable[["Exchange"], Awaitable[None]]
+
+
+class ClientGone(TwelveError):
+    """The client hung up before its answer was complete (nginx's 499; nobody reads it)."""
+
+    status = 499
+    type = "client_closed_request"
+    kind = "client_gone"
+
+
+@dataclass(eq=False, slots=True)
+class Exchange:
+    endpoint: Endpoint
+    token: str
+    read_body: Callable[[type[BaseModel]], Awaitable[JSONObject]]
+    # Returns when the client has gone; None where nobody can tell (in-process calls).
+    client_gone: Callable[[], Awaitable[object]] | None = None
+    principal: Principal | None = None
+    body: JSONObject = field(default_factory=dict)
+    settles: list[Settle] = field(default_factory=list)
+    # Set once a deployment was called: from then on the upstream may bill, so usage matters.
+    dispatched: bool = False
+    # The usage the upstream reported; None while (or if) it is unknown.
+    usage: JSONObject | None = None
+    # Set by a stream's relay when it ended on its own (`ok`) or with an error event.
+    stream_end: Outcome | None = None
+    outcome: Outcome | None = None
+    # The finaliser's task giving back what the stages took (None when they took nothing).
+    settling: asyncio.Task[None] | None = None
+
+    @property
+    def model(self) -> str:
+        model = self.body.get("model")
+        return model if isinstance(model, str) else ""

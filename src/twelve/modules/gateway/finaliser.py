@@ -1,0 +1,55 @@
+"""The one place a request ends: exactly once, whatever way it ends, shielded from cancellation.
+
+`finish` is synchronous up to the point of no return: it marks the exchange finished, meters the
+final usage (or counts it as unknown) and counts the outcome before it awaits anything, so a
+cancellation cannot undo or repeat it. What the admission stages took is then given back in a
+task of its own (latest stage first), which a cancelled caller does not cancel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from twelve.kernel.telemetry.logging import get_logger
+from twelve.kernel.telemetry.metrics import REQUESTS_FINALISED, USAGE_UNKNOWN
+from twelve.modules.gateway.exchange import Exchange, Outcome
+from twelve.modules.gateway.metering import record_usage
+
+log = get_logger("twelve.gateway.finaliser")
+
+
+class Finaliser:
+    def __init__(self) -> None:
+        # Settling tasks still running: held so that they are not garbage-collected mid-way.
+        self._settling: set[asyncio.Task[None]] = set()
+
+    async def finish(self, exchange: Exchange, outcome: Outcome) -> None:
+        """End `exchange` with `outcome` (unless it has ended already) and wait for its settling,
+        unless the caller is cancelled meanwhile: the settling goes on regardless."""
+        self.finish_soon(exchange, outcome)
+        if exchange.settling is not None:
+            await asyncio.shield(exchange.settling)
+
+    def finish_soon(self, exchange: Exchange, outcome: Outcome) -> None:
+        """End `exchange` now; its settling runs in a task of its own (`exchange.settling`)."""
+        if exchange.outcome is not None:
+            return
+        exchange.outcome = outcome
+        name = exchange.endpoint.name
+        REQUESTS_FINALISED.labels(name, outcome).inc()
+        if exchange.usage is not None:
+            record_usage(exchange.model, exchange.usage)
+        elif exchange.dispatched:
+            USAGE_UNKNOWN.labels(name).inc()
+        if exchange.settles:
+            task = asyncio.get_running_loop().create_task(self._settle(exchange))
+            self._settling.add(task)
+            task.add_done_callback(self._settling.discard)
+            exchange.settling = task
+
+    async def _settle(self, exchange: Exchange) -> None:
+        for settle in reversed(exchange.settles):
+            try:
+                await settle(exchange)
+            except Exception:  # one stage failing to settle must not stop the others
+                log.exception("settle_failed", endpoint=exchange.endpoint.name)

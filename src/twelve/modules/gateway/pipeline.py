@@ -1,0 +1,118 @@
+"""The request pipeline: each public request, from admission to its one end.
+
+Admission runs the stages in order (authenticate, read the body, the key's allow-list, then the
+stages that later issues add: rate limit, credit hold, cache). Routing then tries the plan's
+deployments (retries, fallback, deadline: `routing.py`), racing the client: when the client
+leaves, the upstream call is cancelled. Whatever happens, the finaliser ends the request exactly
+once: here for answers and failures, in the stream's response for streams (`responses.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Sequence
+from typing import TypeVar
+
+from twelve.kernel.errors import NotFound, TwelveError
+from twelve.modules.gateway.endpoints import FeaturePorts
+from twelve.modules.gateway.exchange import ClientGone, Exchange, Outcome
+from twelve.modules.gateway.finaliser import Finaliser
+from twelve.modules.gateway.routing import RetryPolicy, Routed, route
+from twelve.modules.gateway.stages.allow_list import model_not_found
+from twelve.modules.gateway.stages.stage import Stage
+from twelve.modules.gateway.streaming import OpenStream, open_stream
+from twelve.modules.models.api import DeploymentRef, JSONObject, ModelsService
+
+T = TypeVar("T")
+Answer = JSONObject | OpenStream
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        stages: Sequence[Stage],
+        ports: FeaturePorts,
+        models: ModelsService,
+        policy: RetryPolicy,
+        finaliser: Finaliser,
+    ) -> None:
+        self._stages = tuple(stages)
+        self._ports = ports
+        self._models = models
+        self._policy = policy
+        self.finaliser = finaliser
+
+    async def run(self, exchange: Exchange) -> Routed[Answer]:
+        """Admit and route `exchange`. An answer ends the request here; an open stream ends when
+        its response does."""
+        try:
+            for stage in self._stages:
+                settle = await stage.admit(exchange)
+                if settle is not None:
+                    exchange.settles.append(settle)
+            plan = await self._plan(exchange)
+            exchange.dispatched = True
+            routed = await _unless_client_leaves(exchange, self._route(exchange, plan))
+        except BaseException as exc:
+            await self.finaliser.finish(exchange, _outcome_of(exc, exchange))
+            raise
+        if not isinstance(routed.result, OpenStream):
+            exchange.usage = exchange.endpoint.usage(routed.result)
+            await self.finaliser.finish(exchange, "ok")
+        return routed
+
+    async def _plan(self, exchange: Exchange) -> list[DeploymentRef]:
+        try:
+            return await self._models.plan(exchange.model, exchange.endpoint.capability)
+        except NotFound:
+            # One message for "unknown" and "not yours": see stages/allow_list.py.
+            raise model_not_found(exchange.model) from None
+
+    async def _route(self, exchange: Exchange, plan: list[DeploymentRef]) -> Routed[Answer]:
+        endpoint, ports, body = exchange.endpoint, self._ports, exchange.body
+        stream = endpoint.stream if endpoint.streams(body) else None
+
+        async def call(deployment: DeploymentRef) -> Answer:
+            if stream is not None:
+                return await open_stream(stream(ports, deployment, body))
+            return await endpoint.call(ports, deployment, body)
+
+        return await route(plan, call, self._policy)
+
+
+async def _unless_client_leaves(exchange: Exchange, work: Awaitable[T]) -> T:
+    """`work`'s result, or `ClientGone` once the client has left: `work` is then cancelled,
+    which closes its upstream connection. One watcher task; `work` runs in the caller's task."""
+    client_gone = exchange.client_gone
+    if client_gone is None:
+        return await work
+    me = asyncio.current_task()
+    assert me is not None
+    left = False
+
+    async def watch() -> None:
+        nonlocal left
+        await client_gone()
+        left = True
+        me.cancel()
+
+    watcher = asyncio.get_running_loop().create_task(watch())
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if left and me.uncancel() == 0:  # our own cancellation, not the server's
+            raise ClientGone(
+                "The client closed the connection before the answer was ready."
+            ) from None
+        raise
+    finally:
+        watcher.cancel()
+
+
+def _outcome_of(exc: BaseException, exchange: Exchange) -> Outcome:
+    if isinstance(exc, ClientGone | asyncio.CancelledError):
+        return "client_gone"
+    if not isinstance(exc, TwelveError):
+        return "error"
+    return "upstream_error" if exchange.dispatched else "refused"

@@ -1,0 +1,1 @@
+"""Admission stages of the request pipeline, in the order they run (see `pipeline.py`)."""

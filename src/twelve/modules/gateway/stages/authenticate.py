@@ -1,0 +1,36 @@
+"""Who is calling: the bearer key, checked for shape before any lookup.
+
+A key that cannot be one of ours (wrong prefix, odd characters, absurd length) is refused without
+touching the key store, so made-up keys cost neither a database query nor a key-cache entry.
+"""
+
+from __future__ import annotations
+
+import re
+
+from twelve.kernel.errors import AuthenticationFailed
+from twelve.modules.gateway.api import KeysService, Principal
+from twelve.modules.gateway.exchange import Exchange, Settle
+
+# `tw-` and URL-safe base64 (today 43 characters of it); the bound leaves room for a checksum.
+_KEY_SHAPE = re.compile(r"tw-[A-Za-z0-9_-]{16,128}")
+
+
+class Authenticate:
+    def __init__(self, keys: KeysService) -> None:
+        self._keys = keys
+
+    async def admit(self, exchange: Exchange) -> Settle | None:
+        exchange.principal = await self.principal(exchange.token)
+        return None
+
+    async def principal(self, token: str) -> Principal:
+        if not token:
+            raise AuthenticationFailed(
+                "You didn't provide an API key. Send it as 'Authorization: Bearer tw-...'.",
+                code="missing_api_key",
+            )
+        principal = await self._keys.authenticate(token) if _KEY_SHAPE.fullmatch(token) else None
+        if principal is None:
+            raise AuthenticationFailed("Incorrect API key provided.")
+        return principal
