@@ -2,12 +2,13 @@
 trace id bound per request, written off the event loop.
 
 Cost is the point here: this runs for every request. A call below the level returns at once (the
-bound logger's method is a no-op, so no processor runs). A call at or above it runs the few
-processors that need the caller's context (context variables, trace id, the exception being
-handled) and puts the record on a queue; a listener thread renders it and writes it, so the event
-loop never waits on stderr. `shutdown_logging` (also run at exit) drains the queue, so no line is
-lost. Standard-library loggers (uvicorn, sqlalchemy, alembic) go through the same queue and
-renderer, so every line a process writes has one format.
+bound logger's method is a no-op, so no processor runs). A call at or above it runs only the
+processors that need the caller's context (context variables, trace id, timestamp, the exception
+being handled) and puts the event on a queue: no log record, no lock, no write. A writer thread
+(`LogWriter`) wakes a few times a second, renders what has queued up and writes it in one go, so
+the event loop never waits on stderr. `shutdown_logging` (also run at exit) drains the queue, so
+no line is lost. Standard-library loggers (uvicorn, sqlalchemy, alembic) reach the same queue
+through a queue handler and come out in the same format.
 """
 
 from __future__ import annotations
@@ -15,14 +16,13 @@ from __future__ import annotations
 import atexit
 import logging
 import logging.handlers
-import queue
 import sys
 from typing import Any, Literal, TextIO
 
-import orjson
 import structlog
 from structlog.typing import EventDict
 
+from twelve.kernel.telemetry.log_writer import QUEUE, LogWriter, renderers
 from twelve.kernel.telemetry.tracing import current_trace_id
 
 LogFormat = Literal["json", "console"]
@@ -31,7 +31,7 @@ FORMATS: tuple[LogFormat, ...] = ("json", "console")
 QUIET_BELOW_DEBUG = ("alembic",)
 _CONTEXT = "twelve_context"  # a foreign record's caller context, captured before the queue
 
-_listener: logging.handlers.QueueListener | None = None
+_writer: LogWriter | None = None
 
 
 def _add_trace_id(_logger: Any, _name: str, event: EventDict) -> EventDict:
@@ -49,6 +49,12 @@ def _capture_exc_info(_logger: Any, _name: str, event: EventDict) -> EventDict:
     return event
 
 
+def _hand_off(
+    _logger: Any, _name: str, event: EventDict
+) -> tuple[tuple[EventDict], dict[str, Any]]:
+    return (event,), {}  # the queue logger's method gets the event dict itself
+
+
 def _merge_captured_context(_logger: Any, _name: str, event: EventDict) -> EventDict:
     record = event.get("_record")
     for key, value in getattr(record, _CONTEXT, {}).items():
@@ -56,31 +62,33 @@ def _merge_captured_context(_logger: Any, _name: str, event: EventDict) -> Event
     return event
 
 
+class _QueueLogger:
+    """structlog's end of the line: every level's method puts the processed event on the queue."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def _put(self, event: EventDict) -> None:
+        QUEUE.put(event)
+
+    msg = debug = info = warning = warn = error = critical = exception = fatal = _put
+
+
+def _queue_logger(*args: Any) -> _QueueLogger:
+    return _QueueLogger(args[0] if args and isinstance(args[0], str) else "")
+
+
 class _DeferredQueueHandler(logging.handlers.QueueHandler):
-    """Queues records unformatted: rendering happens on the listener thread, not the caller's."""
+    """Queues standard-library records with the caller's context, unformatted."""
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        if not isinstance(record.msg, dict):  # a standard-library logger's record (rare)
-            context = structlog.contextvars.get_contextvars()
-            trace_id = current_trace_id()
-            if trace_id:
-                context.setdefault("trace_id", trace_id)
-            setattr(record, _CONTEXT, context)
-            record.msg, record.args = record.getMessage(), None
+        context = structlog.contextvars.get_contextvars()
+        trace_id = current_trace_id()
+        if trace_id:
+            context.setdefault("trace_id", trace_id)
+        setattr(record, _CONTEXT, context)
+        record.msg, record.args = record.getMessage(), None
         return record
-
-
-def _dumps(obj: Any, default: Any = None) -> str:
-    return orjson.dumps(obj, default=default).decode()
-
-
-def _renderers(fmt: LogFormat, stream: TextIO) -> list[Any]:
-    if fmt == "console":
-        return [structlog.dev.ConsoleRenderer(colors=stream.isatty())]
-    return [
-        structlog.processors.format_exc_info,
-        structlog.processors.JSONRenderer(serializer=_dumps),
-    ]
 
 
 def setup_logging(level: str = "INFO", fmt: str = "json", *, stream: TextIO | None = None) -> None:
@@ -89,7 +97,7 @@ def setup_logging(level: str = "INFO", fmt: str = "json", *, stream: TextIO | No
     `level` is a standard level name; `fmt` is "json" (machines) or "console" (people).
     Calling it again replaces the previous set-up, after writing out what it had queued.
     """
-    global _listener
+    global _writer
     levels = logging.getLevelNamesMapping()
     if level.upper() not in levels:
         raise ValueError(f"unknown log level {level!r}")
@@ -107,37 +115,27 @@ def setup_logging(level: str = "INFO", fmt: str = "json", *, stream: TextIO | No
         _add_trace_id,
     ]
     structlog.configure(
-        processors=[
-            *context,
-            _capture_exc_info,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        processors=[*context, _capture_exc_info, _hand_off],
+        logger_factory=_queue_logger,
         # Filters by level before anything else: a call below it is a no-op method.
         wrapper_class=structlog.make_filtering_bound_logger(number),
         cache_logger_on_first_use=True,
     )
-    writer = logging.StreamHandler(out)
-    writer.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[_merge_captured_context, *context],
-            processors=[
-                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                *_renderers(fmt, out),
-            ],
-        )
+    foreign = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[_merge_captured_context, *context],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            *renderers(fmt, out),
+        ],
     )
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    _listener = logging.handlers.QueueListener(records, writer)
-    _listener.start()
+    _writer = LogWriter(out, renderers(fmt, out), foreign)
 
     root = logging.getLogger()
-    root.handlers[:] = [_DeferredQueueHandler(records)]
+    root.handlers[:] = [_DeferredQueueHandler(QUEUE)]
     root.setLevel(number)
     for name in QUIET_BELOW_DEBUG:
-        logging.getLogger(name).setLevel(
-            logging.NOTSET if number <= logging.DEBUG else logging.WARNING
-        )
+        quiet = logging.NOTSET if number <= logging.DEBUG else logging.WARNING
+        logging.getLogger(name).setLevel(quiet)
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
@@ -147,10 +145,10 @@ def setup_logging(level: str = "INFO", fmt: str = "json", *, stream: TextIO | No
 
 def shutdown_logging() -> None:
     """Write out every queued line and stop the writer thread (safe to call more than once)."""
-    global _listener
-    listener, _listener = _listener, None
-    if listener is not None:
-        listener.stop()
+    global _writer
+    writer, _writer = _writer, None
+    if writer is not None:
+        writer.stop()
 
 
 # Runs before the interpreter stops its threads, so the last lines of a process are written.
