@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import signal
 import subprocess
 import sys
 import threading
@@ -126,6 +127,25 @@ def test_no_line_is_lost_when_the_process_exits() -> None:
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
     )
+    numbers = [orjson.loads(line)["i"] for line in done.stderr.splitlines()]
+    assert numbers == list(range(3000))
+
+
+def test_no_line_is_lost_when_the_process_is_terminated() -> None:
+    script = (
+        "import os, signal\n"
+        "from twelve.kernel.telemetry.logging import get_logger, setup_logging\n"
+        "setup_logging('INFO')\n"
+        "log = get_logger('test.sigterm')\n"
+        "for i in range(3000):\n"
+        "    log.info('line', i=i)\n"
+        "os.kill(os.getpid(), signal.SIGTERM)\n"
+        "signal.pause()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == -signal.SIGTERM  # still ends as SIGTERM ends a process
     numbers = [orjson.loads(line)["i"] for line in done.stderr.splitlines()]
     assert numbers == list(range(3000))
 

@@ -6,9 +6,9 @@ bound logger's method is a no-op, so no processor runs). A call at or above it r
 processors that need the caller's context (context variables, trace id, timestamp, the exception
 being handled) and puts the event on a queue: no log record, no lock, no write. A writer thread
 (`LogWriter`) wakes a few times a second, renders what has queued up and writes it in one go, so
-the event loop never waits on stderr. `shutdown_logging` (also run at exit) drains the queue, so
-no line is lost. Standard-library loggers (uvicorn, sqlalchemy, alembic) reach the same queue
-through a queue handler and come out in the same format.
+the event loop never waits on stderr. `shutdown_logging` (also run at exit, and on SIGTERM)
+drains the queue, so no line is lost. Standard-library loggers (uvicorn, sqlalchemy, alembic)
+reach the same queue through a queue handler and come out in the same format.
 """
 
 from __future__ import annotations
@@ -16,7 +16,10 @@ from __future__ import annotations
 import atexit
 import logging
 import logging.handlers
+import signal
 import sys
+import threading
+from types import FrameType
 from typing import Any, Literal, TextIO
 
 import structlog
@@ -129,6 +132,7 @@ def setup_logging(level: str = "INFO", fmt: str = "json", *, stream: TextIO | No
         ],
     )
     _writer = LogWriter(out, renderers(fmt, out), foreign)
+    _flush_on_sigterm()
 
     root = logging.getLogger()
     root.handlers[:] = [_DeferredQueueHandler(QUEUE)]
@@ -149,6 +153,23 @@ def shutdown_logging() -> None:
     writer, _writer = _writer, None
     if writer is not None:
         writer.stop()
+
+
+def _flush_then_terminate(signum: int, _frame: FrameType | None) -> None:
+    shutdown_logging()
+    signal.signal(signum, signal.SIG_DFL)
+    signal.raise_signal(signum)  # end as SIGTERM would have ended it: same exit status
+
+
+def _flush_on_sigterm() -> None:
+    # SIGTERM's default action ends the process without running `atexit`, which would lose the
+    # lines still queued. Installed only where nobody handles SIGTERM yet; uvicorn restores the
+    # handler it found and raises the signal again after its graceful shutdown, so this runs
+    # once the server's last lines are queued.
+    if threading.current_thread() is not threading.main_thread():
+        return
+    if signal.getsignal(signal.SIGTERM) == signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _flush_then_terminate)
 
 
 # Runs before the interpreter stops its threads, so the last lines of a process are written.
