@@ -116,37 +116,30 @@ def test_unknown_format_or_level_is_refused() -> None:
         setup_logging("LOUD")
 
 
-def test_no_line_is_lost_when_the_process_exits() -> None:
+def _log_3000_lines_then(ending: str) -> tuple[int, list[int]]:
+    """Run a process that logs lines 0..2999 and then runs `ending`: its status and the lines."""
     script = (
+        "import os, signal\n"
         "from twelve.kernel.telemetry.logging import get_logger, setup_logging\n"
         "setup_logging('INFO')\n"
         "log = get_logger('test.exit')\n"
         "for i in range(3000):\n"
         "    log.info('line', i=i)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
-    )
-    numbers = [orjson.loads(line)["i"] for line in done.stderr.splitlines()]
-    assert numbers == list(range(3000))
-
-
-def test_no_line_is_lost_when_the_process_is_terminated() -> None:
-    script = (
-        "import os, signal\n"
-        "from twelve.kernel.telemetry.logging import get_logger, setup_logging\n"
-        "setup_logging('INFO')\n"
-        "log = get_logger('test.sigterm')\n"
-        "for i in range(3000):\n"
-        "    log.info('line', i=i)\n"
-        "os.kill(os.getpid(), signal.SIGTERM)\n"
-        "signal.pause()\n"
+        f"{ending}\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
-    assert done.returncode == -signal.SIGTERM  # still ends as SIGTERM ends a process
-    numbers = [orjson.loads(line)["i"] for line in done.stderr.splitlines()]
+    return done.returncode, [orjson.loads(line)["i"] for line in done.stderr.splitlines()]
+
+
+def test_no_line_is_lost_when_the_process_exits() -> None:
+    assert _log_3000_lines_then("pass") == (0, list(range(3000)))
+
+
+def test_no_line_is_lost_when_the_process_is_terminated() -> None:
+    status, numbers = _log_3000_lines_then("os.kill(os.getpid(), signal.SIGTERM); signal.pause()")
+    assert status == -signal.SIGTERM  # it still ends as SIGTERM ends a process
     assert numbers == list(range(3000))
 
 
