@@ -109,6 +109,27 @@ def test_console_format_is_one_readable_line(stream: RecordingStream) -> None:
     assert "info" in line
 
 
+def test_console_tracebacks_do_not_show_local_variables(stream: RecordingStream) -> None:
+    setup_logging("INFO", "console", stream=stream)
+    try:
+        upstream_key = "sk-local-secret"
+        raise RuntimeError(f"failed with a key of {len(upstream_key)} characters")
+    except RuntimeError:
+        get_logger("test.console").exception("failed")
+    text = "\n".join(_lines(stream))
+    assert "RuntimeError: failed with a key of 15 characters" in text
+    assert "sk-local-secret" not in text
+
+
+def test_a_library_line_keeps_the_time_it_was_logged(stream: RecordingStream) -> None:
+    setup_logging("INFO", stream=stream)
+    logging.getLogger("some.library").warning("first")
+    get_logger("test.order").warning("second")
+    first, second = (orjson.loads(line) for line in _lines(stream))
+    assert (first["event"], second["event"]) == ("first", "second")
+    assert first["timestamp"] <= second["timestamp"]
+
+
 def test_unknown_format_or_level_is_refused() -> None:
     with pytest.raises(ValueError, match="log format"):
         setup_logging("INFO", "xml")

@@ -28,7 +28,9 @@ def _dumps(obj: Any, default: Any = None) -> str:
 def renderers(fmt: str, stream: TextIO) -> list[Any]:
     """The processors that turn an event dict into its line."""
     if fmt == "console":
-        return [structlog.dev.ConsoleRenderer(colors=stream.isatty())]
+        # Plain tracebacks: a rich one shows local variables, and those can hold credentials.
+        plain = structlog.dev.plain_traceback
+        return [structlog.dev.ConsoleRenderer(colors=stream.isatty(), exception_formatter=plain)]
     return [
         structlog.processors.format_exc_info,
         structlog.processors.JSONRenderer(serializer=_dumps),

@@ -14,6 +14,7 @@ reach the same queue through a queue handler and come out in the same format.
 from __future__ import annotations
 
 import atexit
+import datetime as dt
 import logging
 import logging.handlers
 import signal
@@ -62,6 +63,9 @@ def _merge_captured_context(_logger: Any, _name: str, event: EventDict) -> Event
     record = event.get("_record")
     for key, value in getattr(record, _CONTEXT, {}).items():
         event.setdefault(key, value)
+    if record is not None:  # when it was logged, not when the writer got to it
+        created = dt.datetime.fromtimestamp(record.created, dt.UTC)
+        event["timestamp"] = created.isoformat().replace("+00:00", "Z")
     return event
 
 
@@ -125,7 +129,12 @@ def setup_logging(level: str = "INFO", fmt: str = "json", *, stream: TextIO | No
         cache_logger_on_first_use=True,
     )
     foreign = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[_merge_captured_context, *context],
+        # On the writer thread: the caller's context and time come from the record.
+        foreign_pre_chain=[
+            structlog.stdlib.add_log_level,
+            structlog.stdlib.add_logger_name,
+            _merge_captured_context,
+        ],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             *renderers(fmt, out),
