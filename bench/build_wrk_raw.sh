@@ -8,7 +8,7 @@
 # configuration is not changed) and is unpacked with tar, so dpkg-dev is not needed.
 #   bench/build_wrk_raw.sh OUT_BINARY [WRK_SOURCE_DIR]
 set -euo pipefail
-OUT=${1:?usage: build_wrk_raw.sh OUT_BINARY [WRK_SOURCE_DIR]}
+OUT=$(realpath -m "${1:?usage: build_wrk_raw.sh OUT_BINARY [WRK_SOURCE_DIR]}")
 SRC=${2:-}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
