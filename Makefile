@@ -36,8 +36,14 @@ pytest: setup
 
 test: lint types contracts pytest
 
+# The load generator is wrk (Debian's package; a build of it that keeps raw latency samples when
+# it can be made, see bench/build_wrk_raw.sh) and the profiler py-spy; both are installed here.
 bench: setup
-	$(PY) -m bench.gateway
+	command -v wrk >/dev/null || apt-get install -y wrk || (apt-get update && apt-get install -y wrk)
+	test -x $(VENV)/bin/wrk-raw || bash bench/build_wrk_raw.sh $(VENV)/bin/wrk-raw \
+		|| echo "bench: no raw-latency wrk; using stock wrk (its p99s include coordinated-omission samples)"
+	test -x $(VENV)/bin/py-spy || $(PY) -m pip install --quiet py-spy==0.4.3
+	$(PY) -m bench
 
 # An OpenAI-compatible echo server on 127.0.0.1:9100 (the `echo` model in config/twelve.yaml).
 demo-upstream: setup

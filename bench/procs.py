@@ -69,6 +69,17 @@ class Service:
         # Fields 14 and 15 (utime, stime) of proc(5); the split starts at field 3.
         return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
 
+    def rss_bytes(self) -> int:
+        """Resident memory now (VmRSS in /proc/<pid>/status), 0 once the process is gone."""
+        try:
+            status = Path(f"/proc/{self.pid}/status").read_text()
+        except OSError:
+            return 0
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
     def stop(self, timeout: float = 10.0) -> None:
         """SIGINT (graceful, lets a profiler write its output), then SIGKILL after `timeout`."""
         if self.process.poll() is not None:
