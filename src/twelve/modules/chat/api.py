@@ -1,4 +1,9 @@
-"""Public surface of the chat module: the request schema and the chat port."""
+"""Public surface of the chat module: the request schema and the chat port.
+
+The schema types every field that code further down reads (the gateway, the protocol
+translations), so a body of the wrong shape is a 400 naming the field before any upstream call.
+Fields not named here pass through untouched, as do unknown members of the typed objects.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,67 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from twelve.modules.models.api import DeploymentRef, JSONObject
 
-__all__ = ["ChatCompletionRequest", "ChatMessage", "ChatService", "StreamOptions"]
+__all__ = [
+    "ChatCompletionRequest",
+    "ChatMessage",
+    "ChatService",
+    "ContentPart",
+    "FileInput",
+    "FunctionCall",
+    "FunctionDefinition",
+    "ImageUrl",
+    "NamedFunction",
+    "StreamOptions",
+    "Tool",
+    "ToolCall",
+    "ToolChoice",
+]
 
 _OPEN = ConfigDict(extra="allow", strict=True)
 
 
-class ChatMessage(BaseModel):
+class _Open(BaseModel):
     model_config = _OPEN
 
+
+class ImageUrl(_Open):
+    url: str
+
+
+class FileInput(_Open):
+    file_data: str | None = None
+    file_id: str | None = None
+    filename: str | None = None
+
+
+class ContentPart(_Open):
+    """One part of a multi-part message; the translations read these members."""
+
+    type: str
+    text: str | None = None
+    refusal: str | None = None
+    image_url: ImageUrl | str | None = None
+    file: FileInput | None = None
+    input_audio: dict[str, Any] | None = None
+
+
+class FunctionCall(_Open):
+    name: str
+    arguments: str
+
+
+class ToolCall(_Open):
+    id: str | None = None
+    type: str | None = None
+    function: FunctionCall
+
+
+class ChatMessage(_Open):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[dict[str, Any]] | None = None
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
 
     @model_validator(mode="after")
     def _content_unless_assistant(self) -> ChatMessage:
@@ -28,16 +84,33 @@ class ChatMessage(BaseModel):
         return self
 
 
-class StreamOptions(BaseModel):
-    model_config = _OPEN
+class FunctionDefinition(_Open):
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
 
+
+class Tool(_Open):
+    type: str
+    function: FunctionDefinition | None = None
+
+
+class NamedFunction(_Open):
+    name: str
+
+
+class ToolChoice(_Open):
+    type: str
+    function: NamedFunction | None = None
+
+
+class StreamOptions(_Open):
     include_usage: bool | None = None
 
 
-class ChatCompletionRequest(BaseModel):
+class ChatCompletionRequest(_Open):
     """What `POST /v1/chat/completions` must satisfy. Fields not named here pass through."""
-
-    model_config = _OPEN
 
     model: str = Field(min_length=1)
     messages: list[ChatMessage] = Field(min_length=1)
@@ -48,6 +121,19 @@ class ChatCompletionRequest(BaseModel):
     n: int | None = Field(default=None, ge=1, le=128)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    seed: int | None = None
+    stop: str | list[str] | None = None
+    tools: list[Tool] | None = None
+    tool_choice: Literal["none", "auto", "required"] | ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    user: str | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
+    logit_bias: dict[str, int | float] | None = None
+    response_format: dict[str, Any] | None = None
+    metadata: dict[str, str] | None = None
 
 
 class ChatService(Protocol):
