@@ -14,12 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.app.corpus.stack import serving
 from tests.fakes.upstream import FakeUpstream
 from tests.support.openai_spec import validate
-from twelve.app.asgi import create_app
-from twelve.app.settings import Settings
 
-ADMIN = "adm-test"
 int64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 json_scalars = st.none() | st.booleans() | int64 | st.floats(allow_nan=False) | st.text()
 json_values = st.recursive(
@@ -58,22 +56,8 @@ def upstream() -> Iterator[FakeUpstream]:
 
 @pytest.fixture
 async def gateway(upstream: FakeUpstream, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    config = tmp_path / "twelve.yaml"
-    config.write_text(
-        "models:\n  - name: echo\n    deployments:\n"
-        f"      - {{provider: openai, base_url: '{upstream.base_url}/v1', model: echo}}\n"
-    )
-    app = create_app(Settings(data_dir=tmp_path, config=config, admin_key=ADMIN))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://twelve") as client:
-            admin = {"authorization": f"Bearer {ADMIN}"}
-            customer = await client.post("/admin/v1/customers", json={"name": "c"}, headers=admin)
-            key = await client.post(
-                "/admin/v1/keys", json={"customer_id": customer.json()["id"]}, headers=admin
-            )
-            client.headers["authorization"] = f"Bearer {key.json()['key']}"
-            yield client
+    async with serving(upstream, tmp_path) as stack:
+        yield stack.client
 
 
 def check(response: httpx.Response) -> None:
@@ -209,6 +193,14 @@ EMBED = {"model": "echo", "input": "hi"}
         ("/v1/embeddings", {"model": "echo", "input": [""]}, "input[0]"),
         ("/v1/embeddings", {"model": "echo", "input": [[]]}, "input[0]"),
         ("/v1/embeddings", EMBED | {"dimensions": "3"}, "dimensions"),
+        ("/v1/embeddings", EMBED | {"stream_options": {}}, "stream_options"),
+        ("/v1/completions", {"model": "echo", "prompt": ""}, "prompt"),
+        ("/v1/completions", {"model": "echo", "prompt": []}, "prompt"),
+        (
+            "/v1/chat/completions",
+            {"model": "echo", "messages": [{"role": "user", "content": [{"type": "text"}]}]},
+            "messages[0].content[0]",
+        ),
     ],
 )
 async def test_wrong_types_are_a_400_naming_the_param_before_any_upstream_call(

@@ -31,6 +31,7 @@ __all__ = [
 ]
 
 _OPEN = ConfigDict(extra="allow", strict=True)
+_PART_TYPES = frozenset({"text", "refusal", "image_url", "file", "input_audio"})
 
 
 class _Open(BaseModel):
@@ -56,6 +57,13 @@ class ContentPart(_Open):
     image_url: ImageUrl | str | None = None
     file: FileInput | None = None
     input_audio: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _member_for_its_type(self) -> ContentPart:
+        # A known part type carries a member of the same name (`{"type": "text", "text": ...}`).
+        if self.type in _PART_TYPES and getattr(self, self.type) is None:
+            raise ValueError(f"a '{self.type}' part needs '{self.type}'")
+        return self
 
 
 class FunctionCall(_Open):

@@ -7,7 +7,7 @@ before any upstream call; fields not named here pass through.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,7 +30,13 @@ class CompletionRequest(BaseModel):
     model_config = _OPEN
 
     model: str = Field(min_length=1)
-    prompt: str | list[str] | list[int] | list[list[int]]
+    # Never empty (an upstream would answer "missing parameter" without naming it).
+    prompt: (
+        Annotated[str, Field(min_length=1)]
+        | Annotated[list[str], Field(min_length=1)]
+        | Annotated[list[int], Field(min_length=1)]
+        | Annotated[list[Annotated[list[int], Field(min_length=1)]], Field(min_length=1)]
+    )
     stream: bool | None = None
     stream_options: CompletionStreamOptions | None = None
     max_tokens: int | None = Field(default=None, ge=0)

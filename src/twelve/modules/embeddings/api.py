@@ -31,6 +31,9 @@ class EmbeddingRequest(BaseModel):
     encoding_format: Literal["float", "base64"] | None = None
     dimensions: int | None = Field(default=None, ge=1)
     user: str | None = None
+    # Embeddings do not stream: an upstream would refuse these without naming them.
+    stream: Literal[False] | None = None
+    stream_options: None = None
 
 
 class EmbeddingsService(Protocol):
