@@ -42,6 +42,10 @@ async def stalls(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def garbage(_request: web.Request) -> web.Response:
+    return web.Response(body=b"{not json\n[1]\n", content_type="application/x-ndjson")
+
+
 async def refuses(_request: web.Request) -> web.Response:
     # What a module answers when the key is wrong: its own 401, not an error of the port.
     body = {"error": {"message": "no", "type": "authentication_error", "param": None,
@@ -52,9 +56,8 @@ async def refuses(_request: web.Request) -> web.Response:
 @pytest.fixture
 async def server() -> AsyncIterator[TestServer]:
     app = web.Application()
-    for name, handler in [("redirect", redirect), ("target", target), ("slow", slow),
-                          ("stalls", stalls), ("refuses", refuses)]:  # fmt: skip
-        app.router.add_post(f"/internal/demo/{name}", handler)
+    for handler in (redirect, target, slow, stalls, refuses, garbage):
+        app.router.add_post(f"/internal/demo/{handler.__name__}", handler)
     async with TestServer(app, host="127.0.0.1") as running:
         yield running
 
@@ -109,3 +112,14 @@ async def test_a_refused_internal_key_is_503_for_clients_and_logged_once(
         await anext(rpc.stream("refuses", {}))
     err = capsys.readouterr().err
     assert err.count("module_unavailable") == 1 and "TWELVE_INTERNAL_KEY" in err
+
+
+async def test_a_malformed_answer_is_an_error_not_a_crash(
+    server: TestServer, http: HttpClient
+) -> None:
+    rpc = client(server, http)
+    with pytest.raises(ModuleUnavailable):
+        await rpc.call("garbage", {})
+    with pytest.raises(UpstreamError) as raised:
+        await anext(rpc.stream("garbage", {}))
+    assert "malformed" in raised.value.message

@@ -81,7 +81,10 @@ class RpcClient:
         if response.status != 200:
             raise self._error(payload, response.status)
         self._refusal_logged = False
-        return orjson.loads(payload)
+        try:
+            return orjson.loads(payload)
+        except orjson.JSONDecodeError:
+            raise ModuleUnavailable(f"The {self.module} module answered with bad JSON.") from None
 
     async def stream(self, method: str, args: JSON) -> AsyncIterator[JSON]:
         response = await self._post(method, args, self._stream_timeout)
@@ -91,7 +94,7 @@ class RpcClient:
             self._refusal_logged = False
             async for line in response.content:
                 if line.strip():
-                    item = orjson.loads(line)
+                    item = self._item(line)
                     if "error" in item:
                         raise from_wire(item, 502)
                     yield item
@@ -131,6 +134,15 @@ class RpcClient:
             raise self._timed_out(self.deadlines.call_timeout) from None
         except aiohttp.ClientError as exc:
             raise self._unreachable(exc) from None
+
+    def _item(self, line: bytes) -> JSON:
+        try:
+            item = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            item = None
+        if not isinstance(item, dict):
+            raise UpstreamError(f"The {self.module} module's stream sent a malformed line.")
+        return item
 
     def _timed_out(self, seconds: float) -> UpstreamTimeout:
         return UpstreamTimeout(f"The {self.module} module did not answer within {seconds:g} s.")
