@@ -76,7 +76,7 @@ class Arguments(dict[str, Any]):
         raise InvalidRequest(f"The argument '{name}' is required.", param=name)
 
 
-def checked_arguments(data: JSON) -> Arguments:
+def _checked_arguments(data: JSON) -> Arguments:
     for name, value in data.items():
         if name in _OBJECT_ARGUMENTS and not isinstance(value, dict):
             raise InvalidRequest(f"The argument '{name}' must be an object.", param=name)
@@ -101,7 +101,7 @@ def internal_router(module: str, endpoints: Endpoints, internal_key: str) -> API
         if method not in endpoints.calls and method not in endpoints.streams:
             raise NotFound(f"The {module} module has no method {method!r}.")
         try:
-            args = checked_arguments(await read_json_object(request))
+            args = _checked_arguments(await read_json_object(request))
             try:
                 if method in endpoints.calls:
                     result = await endpoints.calls[method](args)
