@@ -13,10 +13,13 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from jsonschema import Draft202012Validator
+from pydantic import ValidationError
 
 from tests.app.corpus.stack import serving
 from tests.fakes.upstream import FakeUpstream
 from tests.support.openai_spec import validate
+from twelve.modules.chat.api import ChatCompletionRequest
 
 int64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 json_scalars = st.none() | st.booleans() | int64 | st.floats(allow_nan=False) | st.text()
@@ -253,3 +256,28 @@ async def test_a_mistyped_url_is_still_unknown(gateway: httpx.AsyncClient) -> No
     response = await gateway.get("/v1/imagesx")
     assert response.status_code == 404
     assert "Unknown request URL" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"role": "user"},
+        {"role": "tool", "content": None},
+        {"role": "user", "content": [{"type": "text"}]},
+        {"role": "user", "content": [{"type": "image_url", "image_url": None}]},
+        {"role": "assistant"},
+        {"role": "user", "content": [{"type": "text", "text": "hi"}]},
+    ],
+)
+def test_the_published_schema_accepts_what_the_server_accepts(message: dict[str, Any]) -> None:
+    """The rules written as validators are in the JSON Schema too, so schema-valid requests that
+    API fuzzers generate are not refused (schemathesis' positive-data check)."""
+    body = {"model": "m", "messages": [message]}
+    schema = ChatCompletionRequest.model_json_schema()
+    by_schema = Draft202012Validator(schema).is_valid(body)
+    try:
+        ChatCompletionRequest.model_validate(body)
+        by_server = True
+    except ValidationError:
+        by_server = False
+    assert by_schema == by_server

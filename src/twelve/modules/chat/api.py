@@ -32,6 +32,24 @@ __all__ = [
 
 _OPEN = ConfigDict(extra="allow", strict=True)
 _PART_TYPES = frozenset({"text", "refusal", "image_url", "file", "input_audio"})
+# The JSON Schema form of `ContentPart._member_for_its_type`.
+_MEMBER_FOR_ITS_TYPE: dict[str, Any] = {
+    "allOf": [
+        {
+            "if": {"properties": {"type": {"const": kind}}, "required": ["type"]},
+            "then": {"required": [kind], "properties": {kind: {"not": {"type": "null"}}}},
+        }
+        for kind in sorted(_PART_TYPES)
+    ]
+}
+# orjson reads integers past 64 bits as floats: the schema says where integers end.
+_INT64 = 2**63 - 1
+# The JSON Schema form of `_content_unless_assistant`, so the document says what is accepted.
+_CONTENT_UNLESS_ASSISTANT: dict[str, Any] = {
+    "if": {"properties": {"role": {"const": "assistant"}}},
+    "then": {},
+    "else": {"required": ["content"], "properties": {"content": {"not": {"type": "null"}}}},
+}
 
 
 class _Open(BaseModel):
@@ -50,6 +68,8 @@ class FileInput(_Open):
 
 class ContentPart(_Open):
     """One part of a multi-part message; the translations read these members."""
+
+    model_config = ConfigDict(extra="allow", strict=True, json_schema_extra=_MEMBER_FOR_ITS_TYPE)
 
     type: str
     text: str | None = None
@@ -78,6 +98,10 @@ class ToolCall(_Open):
 
 
 class ChatMessage(_Open):
+    model_config = ConfigDict(
+        extra="allow", strict=True, json_schema_extra=_CONTENT_UNLESS_ASSISTANT
+    )
+
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: str | list[ContentPart] | None = None
     name: str | None = None
@@ -124,14 +148,14 @@ class ChatCompletionRequest(_Open):
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool | None = None
     stream_options: StreamOptions | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
-    max_completion_tokens: int | None = Field(default=None, ge=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=_INT64)
+    max_completion_tokens: int | None = Field(default=None, ge=1, le=_INT64)
     n: int | None = Field(default=None, ge=1, le=128)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=-_INT64 - 1, le=_INT64)
     stop: str | list[str] | None = None
     tools: list[Tool] | None = None
     tool_choice: Literal["none", "auto", "required"] | ToolChoice | None = None

@@ -16,6 +16,9 @@ from twelve.modules.models.api import DeploymentRef, JSONObject
 __all__ = ["CompletionRequest", "CompletionService", "CompletionStreamOptions"]
 
 _OPEN = ConfigDict(extra="allow", strict=True)
+# orjson reads integers past 64 bits as floats: the schema says where integers end.
+_INT64 = 2**63 - 1
+_Token = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 class CompletionStreamOptions(BaseModel):
@@ -34,12 +37,12 @@ class CompletionRequest(BaseModel):
     prompt: (
         Annotated[str, Field(min_length=1)]
         | Annotated[list[str], Field(min_length=1)]
-        | Annotated[list[int], Field(min_length=1)]
-        | Annotated[list[Annotated[list[int], Field(min_length=1)]], Field(min_length=1)]
+        | Annotated[list[_Token], Field(min_length=1)]
+        | Annotated[list[Annotated[list[_Token], Field(min_length=1)]], Field(min_length=1)]
     )
     stream: bool | None = None
     stream_options: CompletionStreamOptions | None = None
-    max_tokens: int | None = Field(default=None, ge=0)
+    max_tokens: int | None = Field(default=None, ge=0, le=_INT64)
     n: int | None = Field(default=None, ge=1, le=128)
     best_of: int | None = Field(default=None, ge=0, le=20)
     temperature: float | None = Field(default=None, ge=0, le=2)
@@ -48,7 +51,7 @@ class CompletionRequest(BaseModel):
     frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
     logprobs: int | None = Field(default=None, ge=0, le=5)
     echo: bool | None = None
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=-_INT64 - 1, le=_INT64)
     stop: str | list[str] | None = None
     suffix: str | None = None
     user: str | None = None

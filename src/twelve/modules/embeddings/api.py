@@ -12,7 +12,7 @@ __all__ = ["EmbeddingRequest", "EmbeddingsService"]
 
 # OpenAI's limits: no empty input, at most 2,048 inputs per request.
 _Text = Annotated[str, Field(min_length=1)]
-_Tokens = Annotated[list[int], Field(min_length=1)]
+_Tokens = Annotated[list[Annotated[int, Field(ge=0, le=2**31 - 1)]], Field(min_length=1)]
 _MAX_INPUTS = 2048
 
 
@@ -29,7 +29,7 @@ class EmbeddingRequest(BaseModel):
         | Annotated[list[_Tokens], Field(min_length=1, max_length=_MAX_INPUTS)]
     )
     encoding_format: Literal["float", "base64"] | None = None
-    dimensions: int | None = Field(default=None, ge=1)
+    dimensions: int | None = Field(default=None, ge=1, le=2**31 - 1)
     user: str | None = None
     # Embeddings do not stream: an upstream would refuse these without naming them.
     stream: Literal[False] | None = None
