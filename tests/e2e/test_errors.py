@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,7 +14,7 @@ from openai import AuthenticationError, NotFoundError, OpenAI
 from openai.types.chat import ChatCompletionMessageParam
 
 from tests.e2e.server import TwelveServer
-from tests.e2e.stack import MAX_BODY_BYTES, IssueKey
+from tests.e2e.stack import MAX_BODY_BYTES, IssueKey, server_env
 from tests.e2e.wire import assert_openai_error
 
 HELLO: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hello"}]
@@ -195,16 +196,27 @@ def test_body_over_the_limit_is_413(api: httpx.Client) -> None:
     assert_openai_error(response, 413, "invalid_request_error")
 
 
-def test_chunked_body_over_the_limit_is_413(api: httpx.Client) -> None:
-    """Without a Content-Length the limit is enforced while the body arrives."""
+@pytest.mark.parametrize(
+    ("client_fixture", "path", "start"),
+    [
+        ("api", "/v1/chat/completions", b'{"model": "echo", "messages": [], "user": "'),
+        # FastAPI-parsed bodies (the admin API) used to answer 400 when the limit hit mid-read.
+        ("admin", "/customers", b'{"name": "'),
+    ],
+)
+def test_chunked_body_over_the_limit_is_413(
+    request: pytest.FixtureRequest, client_fixture: str, path: str, start: bytes
+) -> None:
+    """Without a Content-Length the limit is enforced while the body arrives, on every route."""
+    client: httpx.Client = request.getfixturevalue(client_fixture)
 
     def body() -> Iterator[bytes]:
-        yield b'{"model": "echo", "messages": [], "user": "'
+        yield start
         for _ in range(MAX_BODY_BYTES // 1024 + 1):
             yield b"x" * 1024
         yield b'"}'
 
-    response = api.post("/v1/chat/completions", content=body())
+    response = client.post(path, content=body())
     assert_openai_error(response, 413, "invalid_request_error")
 
 
@@ -257,3 +269,51 @@ def test_upstream_context_length_error_keeps_its_code(api: httpx.Client) -> None
 def test_upstream_key_never_leaks(api: httpx.Client) -> None:
     for model in ("broken", "rejecting"):
         assert "sk-e2e-upstream" not in chat(api, model=model).text
+
+
+def test_an_unbuilt_route_says_so(api: httpx.Client) -> None:
+    response = api.post("/v1/images/generations", json={"prompt": "a cat"})
+    assert_openai_error(response, 404, "invalid_request_error")
+    assert "not available in this version" in response.json()["error"]["message"]
+
+
+def test_a_wrong_internal_key_is_503_for_clients_not_their_401(
+    twelve_config: Path, admin_key: str, tmp_path: Path
+) -> None:
+    """The edge process holds another internal key than the workers: clients must not be told
+    their own API key is wrong, and the operator gets one log line naming the setting."""
+    modules = ("models", "chat", "completion", "embeddings")
+    workers = TwelveServer(
+        server_env(twelve_config, tmp_path / "w")
+        | {"TWELVE_MODULES": ",".join(modules), "TWELVE_INTERNAL_KEY": "a" * 40},
+        tmp_path / "workers.log",
+    )
+    edge_env = {
+        "TWELVE_DATA_DIR": str(tmp_path / "e"),
+        "TWELVE_MODULES": "gateway,admin,credits",
+        "TWELVE_INTERNAL_KEY": "b" * 40,
+        "TWELVE_ADMIN_KEY": admin_key,
+    }
+    workers.start()
+    try:
+        edge_env |= {f"TWELVE_{m.upper()}_URL": workers.base_url for m in modules}
+        edge = TwelveServer(edge_env, tmp_path / "edge.log")
+        edge.start()
+        try:
+            with httpx.Client(base_url=edge.base_url, timeout=30) as client:
+                admin = {"Authorization": f"Bearer {admin_key}"}
+                customer = client.post("/admin/v1/customers", json={"name": "k"}, headers=admin)
+                key = client.post(
+                    "/admin/v1/keys", json={"customer_id": customer.json()["id"]}, headers=admin
+                ).json()["key"]
+                for _ in range(2):
+                    response = chat(client, key, model="echo")
+                    assert_openai_error(response, 503, "service_unavailable")
+                    assert response.json()["error"]["code"] == "module_unavailable"
+            edge.stop()
+            refusals = [r for r in edge.log_records() if r.get("event") == "module_unavailable"]
+            assert len(refusals) == 1 and "TWELVE_INTERNAL_KEY" in refusals[0]["hint"]
+        finally:
+            edge.stop()
+    finally:
+        workers.stop()

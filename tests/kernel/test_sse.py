@@ -31,3 +31,9 @@ async def test_decodes_events_data_lines_and_comments() -> None:
 
 def test_encodes_one_data_event() -> None:
     assert encode_data(b'{"x":1}') == b'data: {"x":1}\n\n'
+
+
+async def test_bytes_that_are_not_utf8_are_replaced_not_fatal() -> None:
+    # An upstream's broken byte must not end the stream with an exception and no error event.
+    events = [e async for e in decode_events(lines(b"data: caf\xe9 \xff\n", b"\n"))]
+    assert events == [ServerSentEvent(None, "caf\ufffd \ufffd")]

@@ -1,5 +1,14 @@
 """The ASGI middleware every request passes first: request id, trace span, body limit, metrics and
-one access-log line. Pure ASGI (no BaseHTTPMiddleware) so streaming passes through untouched."""
+one access-log line. Pure ASGI (no BaseHTTPMiddleware) so streaming passes through untouched.
+
+It is also where a request's failures end, so that each is answered and logged once with its ids:
+- an unexpected exception is logged once (`unhandled_error`, with request and trace id) and
+  answered 500 in the OpenAI shape, carrying `x-request-id` like every other response;
+- a body over the limit is a 413 on every route, even where a framework would have turned the
+  failed read into a 400;
+- a client that hangs up while still sending its body is recorded as status 499 and counted as
+  `client_disconnect`, not as a server error.
+"""
 
 from __future__ import annotations
 
@@ -10,19 +19,45 @@ import time
 import structlog
 from opentelemetry import context as otel_context
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from twelve.kernel.errors import PayloadTooLarge
-from twelve.kernel.http_errors import render
+from twelve.kernel.http_errors import render, server_error
 from twelve.kernel.telemetry import tracing
 from twelve.kernel.telemetry.logging import get_logger
-from twelve.kernel.telemetry.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from twelve.kernel.telemetry.metrics import ERRORS, HTTP_LATENCY, HTTP_REQUESTS
 
 log = get_logger("twelve.http")
 # The only request headers the edge reads; decoding the rest would be work for nothing.
 _READ_HEADERS = frozenset({b"x-request-id", b"content-length", b"traceparent", b"tracestate"})
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# nginx's status for "the client closed the request": nobody receives it, logs and metrics do.
+CLIENT_CLOSED = 499
 _tracer = tracing.tracer("twelve.http")
+
+
+class _Exchange:
+    """What the edge learns about one request while it runs."""
+
+    __slots__ = (
+        "body_done",
+        "disconnected",
+        "overflow",
+        "received",
+        "replaced",
+        "started",
+        "status",
+    )
+
+    def __init__(self) -> None:
+        self.status = 500
+        self.received = 0
+        self.body_done = False
+        self.disconnected = False  # hung up before its body was complete
+        self.overflow = False  # sent more than the body limit
+        self.started = False  # a response start went out
+        self.replaced = False  # the app's answer is being replaced by our 413
 
 
 class EdgeMiddleware:
@@ -43,27 +78,35 @@ class EdgeMiddleware:
         incoming = headers.get("x-request-id", "")
         request_id = incoming if _SAFE_ID.match(incoming) else f"req_{secrets.token_hex(12)}"
         method = scope["method"]
-        status = 500
-
+        limit = self.max_body_bytes
         declared = headers.get("content-length", "")
-        too_large = declared.isdigit() and int(declared) > self.max_body_bytes
-        received = 0
+        too_large = declared.isdigit() and int(declared) > limit
+        ex = _Exchange()
 
         async def limited_receive() -> Message:
-            nonlocal received
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise _too_large(self.max_body_bytes)
+                ex.received += len(message.get("body", b""))
+                ex.body_done = not message.get("more_body", False)
+                if ex.received > limit:
+                    ex.overflow = True
+                    raise _too_large(limit)
+            elif message["type"] == "http.disconnect" and not ex.body_done:
+                ex.disconnected = True
             return message
 
         async def send_with_ids(message: Message) -> None:
-            nonlocal status
             if message["type"] == "http.response.start":
-                status = message["status"]
+                if ex.overflow and message["status"] != 413:
+                    ex.replaced = True
+                if ex.replaced:
+                    return
+                ex.started = True
+                ex.status = message["status"]
                 extra = [(b"x-request-id", request_id.encode())]
                 message["headers"] = [*message.get("headers", []), *extra]
+            elif ex.replaced:
+                return
             await send(message)
 
         parent = tracing.extract(headers)
@@ -77,30 +120,49 @@ class EdgeMiddleware:
                 )
                 try:
                     if too_large:
-                        await render(_too_large(self.max_body_bytes))(scope, receive, send_with_ids)
+                        await render(_too_large(limit))(scope, receive, send_with_ids)
                     else:
-                        await self.app(scope, limited_receive, send_with_ids)
+                        await self._serve(scope, limited_receive, send_with_ids, ex)
                 finally:
+                    if ex.disconnected:
+                        ex.status = CLIENT_CLOSED
+                        ERRORS.labels(kind="client_disconnect").inc()
                     route = _route_of(scope)
                     span.update_name(f"{method} {route}")
                     span.set_attribute("http.request.method", method)
                     span.set_attribute("http.route", route)
-                    span.set_attribute("http.response.status_code", status)
-                    if status >= 500:
+                    span.set_attribute("http.response.status_code", ex.status)
+                    if ex.status >= 500 and ex.status != CLIENT_CLOSED:
                         span.set_status(Status(StatusCode.ERROR))
                     elapsed = time.perf_counter() - started
-                    HTTP_REQUESTS.labels(route, method, str(status)).inc()
+                    HTTP_REQUESTS.labels(route, method, str(ex.status)).inc()
                     HTTP_LATENCY.labels(route, method).observe(elapsed)
                     log.info(
                         "request",
                         method=method,
                         path=scope["path"],
-                        status=status,
+                        status=ex.status,
                         duration_ms=round(elapsed * 1000, 2),
                     )
         finally:
             structlog.contextvars.clear_contextvars()
             otel_context.detach(token)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, ex: _Exchange) -> None:
+        try:
+            await self.app(scope, receive, send)
+        except Exception as exc:
+            if ex.disconnected or isinstance(exc, ClientDisconnect):
+                ex.disconnected = True
+            elif not ex.overflow:
+                # Logged here, once, while the request's ids are still bound; not re-raised, so
+                # neither Starlette nor the server logs it a second time.
+                log.error("unhandled_error", exc_info=exc)
+                if not ex.started:
+                    await server_error()(scope, receive, send)
+        if ex.overflow and not ex.started:
+            ex.replaced = False
+            await render(_too_large(self.max_body_bytes))(scope, receive, send)
 
 
 def _too_large(limit: int) -> PayloadTooLarge:

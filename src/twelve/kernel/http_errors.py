@@ -1,5 +1,6 @@
 """Render every error in the OpenAI shape: ours, FastAPI's validation errors, unknown routes, and
-anything unexpected (logged with its traceback, answered without one)."""
+anything unexpected (logged with its traceback, answered without one; the edge middleware does
+that first, with the request's ids, and this handler is the fallback behind it)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from starlette.responses import Response
 from twelve.kernel.errors import InvalidRequest, TwelveError, error_body
 from twelve.kernel.telemetry.logging import get_logger
 from twelve.kernel.telemetry.metrics import ERRORS
+from twelve.kernel.unbuilt_routes import not_found_message
 
 log = get_logger("twelve.errors")
 
@@ -38,6 +40,14 @@ def json_error(
 def render(exc: TwelveError) -> Response:
     ERRORS.labels(kind=getattr(exc, "kind", None) or exc.type).inc()
     return json_error(exc.status, exc.body(), exc.headers)
+
+
+def server_error() -> Response:
+    """The 500 a client sees for a failure of ours: no detail, no traceback."""
+    ERRORS.labels(kind="server_error").inc()
+    return json_error(
+        500, error_body("The server had an error processing your request.", "server_error")
+    )
 
 
 def param_of(loc: Sequence[int | str], data: Any = None, *, missing: bool = False) -> str | None:
@@ -71,18 +81,31 @@ def _holds(node: Any, part: int | str) -> bool:
 
 
 def invalid_request(errors: Sequence[Any], data: Any = None) -> InvalidRequest:
-    """One readable message for pydantic errors, naming the first offending field as `param`."""
+    """One readable message for pydantic errors, naming the offending field as `param`.
+
+    Of a union's failed branches, the one that reached deepest into the data names the field:
+    `content: [5]` is about `messages[0].content[0]`, not about `content` not being a string.
+    """
     if not errors:
         return InvalidRequest("Invalid request.")
     params = [param_of(e["loc"], data, missing=e["type"] == "missing") for e in errors]
-    param, first = params[0], errors[0]
+    chosen = max(range(len(errors)), key=lambda i: (_depth(params[i]), -i))
+    param, first = params[chosen], errors[chosen]
     message = first["msg"] if first["type"] != "missing" else "This field is required."
     if param:
         message = f"Invalid value for '{param}': {message}"
-    others = len(set(params)) - 1
-    if others > 0:
-        message += f" (and {others} more problem{'s' if others > 1 else ''})"
+    # Other branches of the same union name a prefix of the chosen field: not other problems.
+    others = {p for p in params if not (param or "").startswith(p or "")}
+    if others:
+        n = len(others)
+        message += f" (and {n} more problem{'s' if n > 1 else ''})"
     return InvalidRequest(message, param=param)
+
+
+def _depth(param: str | None) -> int:
+    if not param:
+        return 0
+    return 1 + param.count(".") + param.count("[")
 
 
 def from_validation_error(exc: ValidationError, data: Any = None) -> InvalidRequest:
@@ -102,21 +125,21 @@ def install_error_handlers(app: FastAPI) -> None:
         from_body = bool(errors) and tuple(errors[0]["loc"][:1]) == ("body",)
         return render(invalid_request(errors, exc.body if from_body else None))
 
-    async def on_http(_req: Request, exc: Exception) -> Response:
+    async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         type_ = _HTTP_TYPES.get(exc.status_code, "invalid_request_error")
         message = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        code = None
         if exc.status_code == 404:
-            message = "Unknown request URL. Please check the URL and method."
+            message, code = not_found_message(request.url.path)
         ERRORS.labels(kind=type_).inc()
-        return json_error(exc.status_code, error_body(message, type_), dict(exc.headers or {}))
+        return json_error(
+            exc.status_code, error_body(message, type_, code=code), dict(exc.headers or {})
+        )
 
     async def on_unexpected(_req: Request, exc: Exception) -> Response:
         log.error("unhandled_error", exc_info=exc)
-        ERRORS.labels(kind="server_error").inc()
-        return json_error(
-            500, error_body("The server had an error processing your request.", "server_error")
-        )
+        return server_error()
 
     app.add_exception_handler(TwelveError, on_twelve)
     app.add_exception_handler(RequestValidationError, on_validation)

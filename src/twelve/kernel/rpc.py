@@ -1,11 +1,16 @@
 """Calls between modules in different processes: JSON over HTTP on internal routes.
 
 A module served in this process can expose its port at `POST /internal/<module>/<method>`; a module
-served elsewhere is reached through an `RpcClient`. Arguments travel as one JSON object; a result
-as JSON (200) or as an error in the OpenAI shape with a `twelve` member that keeps what callers
-act on (`kind`, `retryable`, headers). A stream is NDJSON, opened only once its first item exists,
-so a failure before the first byte is still an error status that the caller may retry. The edge
-middleware carries `traceparent` both ways, so one trace spans the processes.
+served elsewhere is reached through an `RpcClient` (`rpc_client.py`). Arguments travel as one JSON
+object; a result as JSON (200) or as an error in the OpenAI shape (`rpc_wire.py`). A stream is
+NDJSON, opened only once its first item exists, so a failure before the first byte is still an
+error status that the caller may retry. The edge middleware carries `traceparent` both ways, so one
+trace spans the processes.
+
+Arguments are checked before the port sees them: the body must be one JSON object, a missing
+argument is a 400 naming it, and the arguments whose names have a fixed meaning on the wire
+(`body`, `deployment`, `command` are objects; `*_id`, `key`, `name`, `model`, `capability`,
+`operation` are strings) must have that type. A bad call is the caller's 400, never a 500.
 """
 
 from __future__ import annotations
@@ -15,23 +20,45 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiohttp
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
 
-from twelve.kernel.errors import AuthenticationFailed, NotFound, TwelveError, UpstreamError
-from twelve.kernel.http_client import HttpClient
+from twelve.kernel.errors import AuthenticationFailed, InvalidRequest, NotFound, TwelveError
 from twelve.kernel.http_errors import from_validation_error
+from twelve.kernel.json_body import read_json_object
+from twelve.kernel.rpc_client import RpcClient, RpcDeadlines
+from twelve.kernel.rpc_wire import (
+    INTERNAL_KEY_HEADER,
+    JSON,
+    ModuleUnavailable,
+    from_wire,
+    to_wire,
+)
 from twelve.kernel.streams import close_stream
-from twelve.kernel.telemetry.tracing import inject
 
-INTERNAL_KEY_HEADER = "x-twelve-internal-key"
-JSON = dict[str, Any]
+__all__ = [
+    "INTERNAL_KEY_HEADER",
+    "JSON",
+    "Arguments",
+    "Call",
+    "Endpoints",
+    "ModuleUnavailable",
+    "RpcClient",
+    "RpcDeadlines",
+    "Stream",
+    "from_wire",
+    "internal_router",
+    "to_wire",
+]
+
 Call = Callable[[JSON], Awaitable[Any]]
 Stream = Callable[[JSON], AsyncIterator[JSON]]
+
+_OBJECT_ARGUMENTS = frozenset({"body", "deployment", "command"})
+_STRING_ARGUMENTS = frozenset({"key", "name", "model", "capability", "operation"})
 
 
 @dataclass(frozen=True)
@@ -42,44 +69,21 @@ class Endpoints:
     streams: Mapping[str, Stream] = field(default_factory=dict)
 
 
-class ModuleUnavailable(TwelveError):
-    status = 503
-    type = "service_unavailable"
-    code = "module_unavailable"
+class Arguments(dict[str, Any]):
+    """A call's arguments: reading one the caller did not send is the caller's 400."""
+
+    def __missing__(self, name: str) -> Any:
+        raise InvalidRequest(f"The argument '{name}' is required.", param=name)
 
 
-def to_wire(exc: TwelveError) -> JSON:
-    body = exc.body()
-    body["twelve"] = {
-        "status": exc.status,
-        "kind": getattr(exc, "kind", None),
-        "retryable": getattr(exc, "retryable", False),
-        "headers": exc.headers,
-    }
-    return body
-
-
-def from_wire(payload: JSON, status: int) -> TwelveError:
-    error = payload.get("error") or {}
-    extra = payload.get("twelve") or {}
-    message = str(error.get("message") or "A Twelve module failed.")
-    common: dict[str, Any] = {
-        "param": error.get("param"),
-        "code": error.get("code"),
-        "status": int(extra.get("status") or status),
-        "headers": extra.get("headers") or None,
-    }
-    if extra.get("kind"):
-        return UpstreamError(
-            message,
-            type_=error.get("type"),
-            retryable=bool(extra.get("retryable")),
-            kind=str(extra["kind"]),
-            **common,
-        )
-    rebuilt = TwelveError(message, **common)
-    rebuilt.type = str(error.get("type") or "server_error")
-    return rebuilt
+def _checked_arguments(data: JSON) -> Arguments:
+    for name, value in data.items():
+        if name in _OBJECT_ARGUMENTS and not isinstance(value, dict):
+            raise InvalidRequest(f"The argument '{name}' must be an object.", param=name)
+        wants_text = name in _STRING_ARGUMENTS or name.endswith("_id")
+        if wants_text and value is not None and not isinstance(value, str):
+            raise InvalidRequest(f"The argument '{name}' must be a string.", param=name)
+    return Arguments(data)
 
 
 def internal_router(module: str, endpoints: Endpoints, internal_key: str) -> APIRouter:
@@ -89,22 +93,26 @@ def internal_router(module: str, endpoints: Endpoints, internal_key: str) -> API
     @router.post("/{method}")
     async def dispatch(method: str, request: Request) -> Response:
         presented = request.headers.get(INTERNAL_KEY_HEADER, "").encode()
-        if not hmac.compare_digest(presented, expected):
-            raise AuthenticationFailed("Internal routes need the internal key.")
-        args = orjson.loads(await request.body() or b"{}")
+        # An empty expected key never matches (it would accept a request with no header).
+        if not expected or not hmac.compare_digest(presented, expected):
+            raise AuthenticationFailed(
+                "Internal routes need the internal key.", code="invalid_internal_key"
+            )
+        if method not in endpoints.calls and method not in endpoints.streams:
+            raise NotFound(f"The {module} module has no method {method!r}.")
         try:
-            if method in endpoints.calls:
-                result = await endpoints.calls[method](args)
-                return Response(
-                    orjson.dumps(to_jsonable_python(result)), media_type="application/json"
-                )
-            if method in endpoints.streams:
+            args = _checked_arguments(await read_json_object(request))
+            try:
+                if method in endpoints.calls:
+                    result = await endpoints.calls[method](args)
+                    return Response(
+                        orjson.dumps(to_jsonable_python(result)), media_type="application/json"
+                    )
                 return await _open_stream(endpoints.streams[method](args))
-        except ValidationError as exc:
-            raise from_validation_error(exc, args) from None
+            except ValidationError as exc:
+                raise from_validation_error(exc, args) from None
         except TwelveError as exc:
             return Response(orjson.dumps(to_wire(exc)), exc.status, media_type="application/json")
-        raise NotFound(f"The {module} module has no method {method!r}.")
 
     return router
 
@@ -126,79 +134,3 @@ async def _open_stream(items: AsyncIterator[JSON]) -> Response:
             await close_stream(items)
 
     return StreamingResponse(lines(), media_type="application/x-ndjson")
-
-
-class RpcClient:
-    """Calls one remote module's internal routes through the process's pooled HTTP client."""
-
-    def __init__(self, module: str, base_url: str, internal_key: str, http: HttpClient) -> None:
-        self.module = module
-        self._base = f"{base_url.rstrip('/')}/internal/{module}"
-        self._key = internal_key
-        self._http = http
-        # No overall limit: the serving module bounds its own upstream calls.
-        self._timeout = aiohttp.ClientTimeout(total=None, sock_connect=5)
-
-    async def call(self, method: str, args: JSON) -> Any:
-        async with self._post(method, args) as response:
-            payload = await response.read()
-            if response.status != 200:
-                raise _error(payload, response.status)
-            return orjson.loads(payload)
-
-    async def stream(self, method: str, args: JSON) -> AsyncIterator[JSON]:
-        async with self._post(method, args) as response:
-            if response.status != 200:
-                raise _error(await response.read(), response.status)
-            try:
-                async for line in response.content:
-                    if line.strip():
-                        item = orjson.loads(line)
-                        if "error" in item:
-                            raise from_wire(item, 502)
-                        yield item
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                raise UpstreamError(
-                    f"The {self.module} module's stream broke ({type(exc).__name__}).",
-                    kind="connection",
-                ) from None
-
-    def _post(self, method: str, args: JSON) -> _Post:
-        headers = {INTERNAL_KEY_HEADER: self._key, "content-type": "application/json"}
-        inject(headers)
-        return _Post(self, method, orjson.dumps(to_jsonable_python(args)), headers)
-
-
-class _Post:
-    """`session.post(...)` as an async context manager whose connection errors are ours."""
-
-    def __init__(self, client: RpcClient, method: str, data: bytes, headers: JSON) -> None:
-        self._client, self._method, self._data, self._headers = client, method, data, headers
-        self._response: aiohttp.ClientResponse | None = None
-
-    async def __aenter__(self) -> aiohttp.ClientResponse:
-        client = self._client
-        try:
-            self._response = await client._http.session.post(
-                f"{client._base}/{self._method}",
-                data=self._data,
-                headers=self._headers,
-                timeout=client._timeout,
-            )
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise ModuleUnavailable(
-                f"The {client.module} module is unreachable ({type(exc).__name__})."
-            ) from None
-        return self._response
-
-    async def __aexit__(self, *_exc: object) -> None:
-        if self._response is not None:
-            self._response.release()
-
-
-def _error(payload: bytes, status: int) -> TwelveError:
-    try:
-        parsed = orjson.loads(payload)
-    except orjson.JSONDecodeError:
-        parsed = {}
-    return from_wire(parsed if isinstance(parsed, dict) else {}, status)

@@ -2,7 +2,8 @@
 
 Decoding follows the WHATWG event-stream rules that matter for model APIs: `event:` and `data:`
 fields, several `data:` lines joined by newlines, an event ending at a blank line, comments
-(lines starting with `:`) ignored.
+(lines starting with `:`) ignored, and bytes that are not UTF-8 replaced by U+FFFD (as the
+standard says) rather than failing the stream mid-way.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ async def decode_events(lines: AsyncIterable[bytes]) -> AsyncIterator[ServerSent
     event: str | None = None
     data: list[str] = []
     async for raw in lines:
-        line = raw.decode("utf-8").rstrip("\r\n")
+        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
         if not line:
             if data:
                 yield ServerSentEvent(event, "\n".join(data))

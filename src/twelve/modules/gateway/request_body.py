@@ -1,32 +1,22 @@
 """Reading a JSON request body and checking it against a module's request schema.
 
 The body is forwarded as the client sent it (fields we do not know pass through); the schema only
-decides whether it is acceptable, and names the offending field as `param` when it is not.
+decides whether it is acceptable, and names the offending field as `param` when it is not. The
+JSON rule itself (any Content-Type, one object, bounded depth) is the kernel's `read_json_object`.
 """
 
 from __future__ import annotations
 
-import orjson
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 
-from twelve.kernel.errors import InvalidRequest
 from twelve.kernel.http_errors import from_validation_error
+from twelve.kernel.json_body import read_json_object
 from twelve.modules.models.api import JSONObject
 
 
 async def read_body(request: Request, schema: type[BaseModel]) -> JSONObject:
-    raw = await request.body()
-    if not raw:
-        raise InvalidRequest("The request body is empty; send a JSON object.")
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequest(
-            f"We could not parse the JSON body of your request ({exc.msg} at position {exc.pos})."
-        ) from None
-    if not isinstance(data, dict):
-        raise InvalidRequest("The request body must be a JSON object.")
+    data = await read_json_object(request)
     try:
         schema.model_validate(data)
     except ValidationError as exc:

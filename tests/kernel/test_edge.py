@@ -1,0 +1,123 @@
+"""The edge middleware ends every failure once: a 500 with its request id and one log line, a
+413 for any over-limit body, a 499 for a client that hangs up while sending its body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from fastapi import FastAPI, Request
+from prometheus_client import REGISTRY
+from pydantic import BaseModel
+from starlette.types import Message
+
+from twelve.kernel.edge import EdgeMiddleware
+from twelve.kernel.http_errors import install_error_handlers
+from twelve.kernel.json_body import read_json_object
+from twelve.kernel.telemetry.logging import setup_logging
+from twelve.kernel.telemetry.tracing import setup_tracing
+
+LIMIT = 1024
+
+
+class Named(BaseModel):
+    name: str
+
+
+def build() -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret detail")
+
+    @app.post("/typed")  # a body parsed by FastAPI, as on the admin routes
+    async def typed(named: Named) -> Named:
+        return named
+
+    @app.post("/raw")  # a body read by the handler, as on the /v1 routes
+    async def raw(request: Request) -> dict[str, Any]:
+        return await read_json_object(request)
+
+    app.add_middleware(EdgeMiddleware, max_body_bytes=LIMIT)
+    return app
+
+
+def logged(err: str) -> list[dict[str, Any]]:
+    return [orjson.loads(line) for line in err.splitlines() if line.startswith("{")]
+
+
+def counted(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_a_500_carries_the_request_id_and_is_logged_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    setup_logging("INFO")
+    setup_tracing()
+    before = counted("twelve_errors_total", kind="server_error")
+    transport = httpx.ASGITransport(app=build(), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/boom", headers={"x-request-id": "req-boom-1"})
+    assert response.status_code == 500
+    assert response.headers["x-request-id"] == "req-boom-1"
+    assert response.json()["error"]["type"] == "server_error"
+    assert "secret detail" not in response.text and "Traceback" not in response.text
+    lines = logged(capsys.readouterr().err)
+    failures = [line for line in lines if line["event"] == "unhandled_error"]
+    assert len(failures) == 1
+    assert failures[0]["request_id"] == "req-boom-1" and failures[0]["trace_id"]
+    assert "secret detail" in failures[0]["exception"]
+    assert [line["status"] for line in lines if line["event"] == "request"] == [500]
+    assert counted("twelve_errors_total", kind="server_error") == before + 1
+
+
+async def call(path: str, chunks: list[Message]) -> list[Message]:
+    """Drive the app as a server would: `chunks` are what the client sends, then silence."""
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "headers": [(b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+    }  # fmt: skip
+    pending = list(chunks)
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await build()(scope, receive, send)
+    return sent
+
+
+@pytest.mark.parametrize("path", ["/typed", "/raw"])
+async def test_an_over_limit_chunked_body_is_413_on_every_route(path: str) -> None:
+    # No Content-Length: the limit is found while reading, where FastAPI used to answer 400.
+    piece = {"type": "http.request", "body": b" " * 600, "more_body": True}
+    sent = await call(path, [piece, piece, piece])
+    assert sent[0]["status"] == 413
+    body = orjson.loads(b"".join(m.get("body", b"") for m in sent[1:]))
+    assert body["error"]["code"] == "payload_too_large"
+
+
+@pytest.mark.parametrize("path", ["/typed", "/raw"])
+async def test_a_client_gone_while_sending_its_body_is_a_499_not_a_500(
+    path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    setup_logging("INFO")
+    before = counted("twelve_errors_total", kind="client_disconnect")
+    server_errors = counted("twelve_errors_total", kind="server_error")
+    await call(path, [{"type": "http.request", "body": b'{"name": ', "more_body": True}])
+    lines = logged(capsys.readouterr().err)
+    assert not [line for line in lines if line["event"] == "unhandled_error"]
+    assert [line["status"] for line in lines if line["event"] == "request"] == [499]
+    assert counted("twelve_errors_total", kind="client_disconnect") == before + 1
+    assert counted("twelve_errors_total", kind="server_error") == server_errors
+    assert counted("twelve_http_requests_total", route=path, method="POST", status="499") >= 1
