@@ -19,7 +19,7 @@ from tests.support.openai_spec import validate
 from twelve.app.asgi import create_app
 from twelve.app.settings import Settings
 
-ADMIN = "adm-test"
+ADMIN = "adm-test-" + "0" * 32
 int64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 json_scalars = st.none() | st.booleans() | int64 | st.floats(allow_nan=False) | st.text()
 json_values = st.recursive(

@@ -11,9 +11,12 @@ from twelve.app.bootstrap import build
 from twelve.app.settings import Settings
 from twelve.kernel.config_file import ConfigFileError
 
+ADMIN_KEY = "adm-" + "0" * 40
+INTERNAL_KEY = "int-" + "0" * 40
+
 
 async def test_migrations_are_idempotent_across_restarts(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path, admin_key="adm")
+    settings = Settings(data_dir=tmp_path, admin_key=ADMIN_KEY)
     first = build(settings)
     await first.start()
     await first.administration().create_customer("acme")
@@ -41,7 +44,7 @@ def test_a_module_served_elsewhere_needs_its_url(tmp_path: Path) -> None:
 
 
 def test_a_worker_process_has_no_databases_and_no_public_api(tmp_path: Path) -> None:
-    container = build(Settings(data_dir=tmp_path, modules="models,chat", internal_key="k"))
+    container = build(Settings(data_dir=tmp_path, modules="models,chat", internal_key=INTERNAL_KEY))
     assert container.databases == {}
     assert container.gateway is None and container.admin is None
     assert set(container.internal) == {"models", "chat"}

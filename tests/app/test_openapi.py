@@ -7,9 +7,11 @@ from pathlib import Path
 from twelve.app.asgi import create_app
 from twelve.app.settings import Settings
 
+ADMIN_KEY = "adm-" + "0" * 40
+
 
 def test_openapi_describes_the_public_and_admin_routes(tmp_path: Path) -> None:
-    app = create_app(Settings(data_dir=tmp_path, admin_key="adm"))
+    app = create_app(Settings(data_dir=tmp_path, admin_key=ADMIN_KEY))
     spec = app.openapi()
     paths = spec["paths"]
     for path in ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/models"):

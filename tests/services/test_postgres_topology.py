@@ -11,12 +11,14 @@ from tests.databases import postgres_url
 from twelve.app.bootstrap import build
 from twelve.app.settings import Settings
 
+ADMIN_KEY = "adm-" + "0" * 40
+
 pytestmark = pytest.mark.postgres
 
 
 async def test_one_dsn_gives_every_module_its_own_schema(tmp_path: Path) -> None:
     async with postgres_url() as url:
-        container = build(Settings(data_dir=tmp_path, database_url=url, admin_key="adm"))
+        container = build(Settings(data_dir=tmp_path, database_url=url, admin_key=ADMIN_KEY))
         await container.start()
         try:
             customer = await container.administration().create_customer("acme")
@@ -24,7 +26,7 @@ async def test_one_dsn_gives_every_module_its_own_schema(tmp_path: Path) -> None
             principal = await container.administration().keys.authenticate(issued.key)
             assert principal is not None
             assert principal.customer_id == customer.id
-            assert await container.readiness() == {"gateway": True, "credits": True}
+            assert (await container.readiness()).databases == {"gateway": True, "credits": True}
         finally:
             await container.stop()
 
