@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable
-from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -33,7 +32,9 @@ cli.add_typer(keys_cli, name="keys")
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"twelve {package_version('twelve')}")
+        from importlib.metadata import version
+
+        typer.echo(f"twelve {version('twelve')}")
         raise typer.Exit()
 
 
