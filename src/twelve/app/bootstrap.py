@@ -246,6 +246,8 @@ def _database_variable(settings: Settings, module: str) -> str:
 def _reason(exc: BaseException) -> str:
     # The driver's own message is the useful part ("password authentication failed for user
     # x"); SQLAlchemy wraps it with a link and the statement, which say nothing to an operator.
-    cause = getattr(exc, "orig", None) or exc
+    cause: BaseException = exc
+    while (inner := getattr(cause, "orig", None) or cause.__cause__) is not None:
+        cause = inner
     text = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
     return f"{type(cause).__name__}: {text}" if text else type(cause).__name__
