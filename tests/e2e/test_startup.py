@@ -20,6 +20,9 @@ from tests.e2e.stack import server_env
 LONG_KEY = "k" * 40
 
 
+CONFIGURATION = "configuration error: "
+
+
 def assert_one_line_refusal(result: object, starts: str) -> None:
     stderr: str = result.stderr  # type: ignore[attr-defined]
     assert result.returncode == 2, stderr  # type: ignore[attr-defined]
@@ -45,7 +48,7 @@ def test_bad_settings_are_one_line_and_exit_2(
 ) -> None:
     env = {"TWELVE_DATA_DIR": str(tmp_path / "data")} | env
     result = run_cli("serve", *args, env=env)
-    assert_one_line_refusal(result, starts)
+    assert_one_line_refusal(result, CONFIGURATION + starts)
 
 
 def test_a_misspelt_config_key_is_one_line(tmp_path: Path) -> None:
@@ -53,7 +56,9 @@ def test_a_misspelt_config_key_is_one_line(tmp_path: Path) -> None:
     config.write_text("modelz:\n  - name: echo\n", encoding="utf-8")
     env = {"TWELVE_CONFIG": str(config), "TWELVE_DATA_DIR": str(tmp_path / "data")}
     result = run_cli("serve", "--port", "0", env=env)
-    assert_one_line_refusal(result, f"config file {config}: unknown top-level key `modelz`")
+    assert_one_line_refusal(
+        result, f"{CONFIGURATION}config file {config}: unknown top-level key `modelz`"
+    )
 
 
 def test_a_busy_port_is_one_line_before_anything_is_done(tmp_path: Path) -> None:
@@ -80,7 +85,9 @@ def test_a_deployment_pointing_at_the_server_itself_is_refused(tmp_path: Path) -
         encoding="utf-8",
     )
     result = run_cli("serve", "--port", str(port), env=env)
-    assert_one_line_refusal(result, "model `local` deployment 1 (vllm) points at this server")
+    assert_one_line_refusal(
+        result, f"{CONFIGURATION}model `local` deployment 1 (vllm) points at this server"
+    )
 
 
 @pytest.fixture

@@ -63,14 +63,24 @@ def root(
 
 
 def _container(settings: Any) -> Container:
+    """The container for a one-shot command, with logs on stderr (stdout is the command's)."""
     from twelve.app.bootstrap import build
-    from twelve.app.settings_errors import exit_with
+    from twelve.app.settings_errors import CONFIGURATION, exit_with
     from twelve.kernel.config_file import ConfigFileError
+    from twelve.kernel.telemetry.logging import setup_logging
 
+    # A command's output is its result: only warnings and worse, unless debugging.
+    setup_logging("DEBUG" if settings.log_level == "DEBUG" else _at_least_warning(settings))
     try:
         return build(settings)
     except ConfigFileError as exc:
-        exit_with([str(exc)])
+        exit_with([str(exc)], prefix=CONFIGURATION)
+
+
+def _at_least_warning(settings: Any) -> str:
+    order = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+    level: str = settings.log_level
+    return level if order.index(level) > order.index("WARNING") else "WARNING"
 
 
 def _run(action: Callable[[Container], Awaitable[T]]) -> T:
@@ -78,6 +88,7 @@ def _run(action: Callable[[Container], Awaitable[T]]) -> T:
 
     from twelve.app.bootstrap import StartupError
     from twelve.app.settings_errors import (
+        CONFIGURATION,
         SettingsError,
         ensure_data_dir,
         exit_with,
@@ -103,7 +114,7 @@ def _run(action: Callable[[Container], Awaitable[T]]) -> T:
     except StartupError as exc:
         exit_with([str(exc)])
     except SettingsError as exc:
-        exit_with(exc.problems)
+        exit_with(exc.problems, prefix=CONFIGURATION)
 
 
 def _print(value: BaseModel | list[BaseModel]) -> None:

@@ -21,7 +21,7 @@ from twelve.app.asgi import admin_key_for, create_app, create_metrics_app
 from twelve.app.bootstrap import Container, StartupError, build
 from twelve.app.http_protocol import Limits, protocol_class
 from twelve.app.settings import Settings
-from twelve.app.settings_errors import SettingsError, ensure_data_dir, exit_with
+from twelve.app.settings_errors import CONFIGURATION, SettingsError, ensure_data_dir, exit_with
 from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.telemetry.logging import setup_logging
 from twelve.modules.admin.adapters.admin_key import AdminKeySource
@@ -49,7 +49,7 @@ def bind(host: str, port: int, variable: str) -> Listener:
         )[0]
         sock = socket.socket(family, kind, proto)
     except OSError as exc:
-        exit_with([f"{variable}: cannot listen on {host}:{port} ({_reason(exc)})"])
+        exit_with([f"{variable}: cannot listen on {host}:{port}: {_reason(exc)}"])
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
@@ -76,9 +76,9 @@ def run(settings: Settings) -> None:
         ensure_data_dir(settings)
         container = build(settings)
     except SettingsError as exc:
-        exit_with(exc.problems)
+        exit_with(exc.problems, prefix=CONFIGURATION)
     except ConfigFileError as exc:
-        exit_with([str(exc)])
+        exit_with([str(exc)], prefix=CONFIGURATION)
     admin_key = admin_key_for(settings) if container.admin is not None else None
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(_serve(settings, container, admin_key, main, metrics))

@@ -1,8 +1,8 @@
 """Settings problems as one line each, naming the variable: what every command prints and exits on.
 
 `load_settings` is the one way a command reads its settings; `settings_or_exit` prints each problem
-(`twelve: TWELVE_PORT: must be ≤ 65535 (got 99999)`) and exits 2, never a pydantic dump or a
-traceback. `ensure_data_dir` checks the one setting that needs the file system.
+(`twelve: configuration error: TWELVE_PORT: must be ≤ 65535 (got 99999)`) and exits 2, never a
+pydantic dump or a traceback. `ensure_data_dir` checks the one setting that needs the file system.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from pydantic_core import ErrorDetails
 from twelve.app.settings import Settings
 
 ENV_PREFIX = "TWELVE_"
+# What a settings or config-file problem is introduced with (busy ports and unreachable
+# databases are not configuration errors as such, and go without it).
+CONFIGURATION = "configuration error: "
 # Fields whose values are never repeated back, even when refused.
 _SECRETS = frozenset({"admin_key", "internal_key", "metrics_token"})
 # Fields whose values may carry a password (a DSN): shown without it.
@@ -55,12 +58,13 @@ def settings_or_exit(
     try:
         return load_settings(options, option_names)
     except SettingsError as exc:
-        exit_with(exc.problems)
+        exit_with(exc.problems, prefix=CONFIGURATION)
 
 
-def exit_with(problems: list[str], code: int = 2) -> NoReturn:
+def exit_with(problems: list[str], *, prefix: str = "", code: int = 2) -> NoReturn:
+    """Print each problem as `twelve: <prefix><problem>` on stderr, then exit (2 by default)."""
     for problem in problems:
-        print(f"twelve: {problem}", file=sys.stderr)
+        print(f"twelve: {prefix}{problem}", file=sys.stderr)
     raise SystemExit(code)
 
 
