@@ -8,6 +8,7 @@ typo, a loop) or announced (an empty config, missing credentials), one line each
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,6 @@ from urllib.parse import urlsplit
 from pydantic import ValidationError
 
 from twelve.kernel.config_file import ConfigFileError, load_config_file
-from twelve.kernel.telemetry.logging import get_logger
 from twelve.modules.models.config import DeploymentConfig, ModelsConfig
 
 # The top-level sections the configuration file may hold.
@@ -25,7 +25,9 @@ SECTIONS = ("models",)
 _AUTH_WORDS = ("auth", "key", "token", "secret", "subscription", "signature", "cookie")
 _LOOPBACK = frozenset({"localhost", "0.0.0.0", "::", "::1", "ip6-localhost"})
 
-log = get_logger("twelve.config")
+# A standard-library logger: JSON through the process's log setup when there is one, and plain
+# stderr (warnings only) in a one-shot command that set up none — never onto a command's stdout.
+log = logging.getLogger("twelve.config")
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,12 @@ def load_models(path: Path | None, *, host: str, port: int) -> LoadedModels:
         raise ConfigFileError(f"config file {path}: {_first_problem(exc)}") from None
     refuse_self_loops(config, host, port)
     loaded = LoadedModels(config, path, missing_credentials(config))
-    log.info("models loaded", config=str(path) if path else None, models=loaded.count)
+    log.info("loaded %d models from %s", loaded.count, path or "nowhere (TWELVE_CONFIG is unset)")
     if loaded.count == 0:
         where = f"config file {path} lists" if path else "TWELVE_CONFIG is not set, so Twelve has"
-        log.warning(f"{where} no models: every request will be a 404 model_not_found")
-    for label in loaded.missing_credentials:
-        log.warning(f"{label} has no credentials (api_key is empty): its calls will fail")
+        log.warning("%s no models: every request will be a 404 model_not_found", where)
+    for deployment in loaded.missing_credentials:
+        log.warning("%s has no credentials (api_key is empty): its calls will fail", deployment)
     return loaded
 
 
