@@ -70,7 +70,7 @@ HEAD = b"POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: 
 async def test_a_stalled_body_is_408(port: int) -> None:
     reply = await exchange(port, HEAD + b"abc")
     assert reply.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
-    assert b'"code":"request_timeout"' in reply
+    assert b'"code":"request_body_timeout"' in reply
 
 
 async def test_a_body_that_keeps_coming_is_served(port: int) -> None:

@@ -3,10 +3,12 @@ connection kept open past its timeout (raw sockets against a real `twelve serve`
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import Iterator
 
+import httpx
 import orjson
 import pytest
 
@@ -61,6 +63,7 @@ def test_headers_over_the_limit_get_431_even_for_healthz(strict: TwelveServer) -
         status, error = status_and_error(read_all(sock))
     assert status == 431
     assert error["code"] == "request_header_fields_too_large"
+    assert refused_counts(strict)["request_header_fields_too_large"] >= 1
 
 
 def test_many_small_headers_count_too(strict: TwelveServer) -> None:
@@ -124,3 +127,12 @@ def test_silent_and_slow_connections_are_all_closed(strict: TwelveServer) -> Non
     for reply in replies["idle"]:  # one answered request, then closed when idle
         assert reply.startswith(b"HTTP/1.1 200")
         assert reply.count(b"HTTP/1.1") == 1
+    refused = refused_counts(strict)
+    assert refused.get("request_timeout", 0) >= len(silent) + len(slow_head)
+
+
+def refused_counts(server: TwelveServer) -> dict[str, float]:
+    """`twelve_connections_refused_total` by reason, from the server's /metrics."""
+    text = httpx.get(f"{server.base_url}/metrics").text
+    pattern = r'^twelve_connections_refused_total\{reason="([a-z_]+)"\} ([0-9.e+]+)$'
+    return {m[1]: float(m[2]) for m in re.finditer(pattern, text, re.MULTILINE)}

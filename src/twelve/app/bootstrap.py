@@ -11,6 +11,7 @@ releases everything.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -97,7 +98,13 @@ class Container:
     async def readiness(self) -> Readiness:
         return Readiness(
             databases={name: await db.ping() for name, db in self.databases.items()},
-            modules={name: await probe(self.http, r) for name, r in self.remotes.items()},
+            modules=dict(
+                zip(
+                    self.remotes,
+                    await asyncio.gather(*(probe(self.http, r) for r in self.remotes.values())),
+                    strict=True,
+                )
+            ),
             missing_credentials=self.models.missing_credentials if self.models else [],
         )
 

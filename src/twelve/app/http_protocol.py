@@ -21,6 +21,8 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
+from twelve.kernel.telemetry.metrics import CONNECTIONS_REFUSED
+
 # Per-header overhead not in the name and value the parser hands over: ": " and CRLF.
 _HEADER_OVERHEAD = 4
 
@@ -148,7 +150,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._refuse(
             HTTPStatus.REQUEST_TIMEOUT,
             f"The request body stalled for more than {self.limits.body_timeout:g} s.",
-            "request_timeout",
+            "request_body_timeout",
             write=not started,
         )
 
@@ -156,6 +158,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self._refused or self.transport is None or self.transport.is_closing():
             return
         self._refused = True
+        CONNECTIONS_REFUSED.labels(code).inc()
         self._cancel_timers()
         if self.cycle is not None and not self.cycle.response_complete:
             self.cycle.disconnected = True
