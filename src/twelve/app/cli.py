@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from twelve.app.bootstrap import Container
+    from twelve.app.settings import Settings
 
 T = TypeVar("T")
 
@@ -62,25 +63,19 @@ def root(
         os.environ["TWELVE_DATA_DIR"] = str(data_dir)
 
 
-def _container(settings: Any) -> Container:
+def _container(settings: Settings) -> Container:
     """The container for a one-shot command, with logs on stderr (stdout is the command's)."""
     from twelve.app.bootstrap import build
     from twelve.app.settings_errors import CONFIGURATION, exit_with
     from twelve.kernel.config_file import ConfigFileError
     from twelve.kernel.telemetry.logging import setup_logging
 
-    # A command's output is its result: only warnings and worse, unless debugging.
-    setup_logging("DEBUG" if settings.log_level == "DEBUG" else _at_least_warning(settings))
+    # A command's output is its result: INFO lines are noise there (DEBUG is asked for).
+    setup_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
     try:
         return build(settings)
     except ConfigFileError as exc:
         exit_with([str(exc)], prefix=CONFIGURATION)
-
-
-def _at_least_warning(settings: Any) -> str:
-    order = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-    level: str = settings.log_level
-    return level if order.index(level) > order.index("WARNING") else "WARNING"
 
 
 def _run(action: Callable[[Container], Awaitable[T]]) -> T:
