@@ -67,9 +67,14 @@ def test_a_busy_port_is_one_line_before_anything_is_done(tmp_path: Path) -> None
         busy.listen()
         port = busy.getsockname()[1]
         data = tmp_path / "data"
-        result = run_cli("serve", "--port", str(port), env={"TWELVE_DATA_DIR": str(data)})
+        env = {"TWELVE_DATA_DIR": str(data), "TWELVE_PORT": str(port)}
+        by_variable = run_cli("serve", env=env)
+        result = run_cli("serve", "--port", str(port), env=env)
     assert_one_line_refusal(
-        result, f"TWELVE_PORT: cannot listen on 127.0.0.1:{port}: address already in use"
+        by_variable, f"TWELVE_PORT: cannot listen on 127.0.0.1:{port}: address already in use"
+    )
+    assert_one_line_refusal(
+        result, f"--port: cannot listen on 127.0.0.1:{port}: address already in use"
     )
     assert not data.exists()  # no admin key generated, no migrations run
     assert "admin key" not in result.stdout

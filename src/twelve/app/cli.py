@@ -141,7 +141,7 @@ def serve(
     )
     from twelve.app.server import run
 
-    run(settings)
+    run(settings, port_name="TWELVE_PORT" if port is None else "--port")
 
 
 @cli.command()

@@ -61,12 +61,15 @@ def bind(host: str, port: int, variable: str) -> Listener:
     return Listener(sock, host, sock.getsockname()[1])
 
 
-def run(settings: Settings) -> None:
-    """Serve until SIGINT/SIGTERM; exit 2 with one line for any start-up problem."""
+def run(settings: Settings, port_name: str = "TWELVE_PORT") -> None:
+    """Serve until SIGINT/SIGTERM; exit 2 with one line for any start-up problem.
+
+    `port_name` is what set the port (`--port` or the variable), for the busy-port message.
+    """
     # Logging first: building the container already warns (no models, missing credentials).
     # TWELVE_LOG_FORMAT (settings.log_format) is passed on once the console renderer lands.
     setup_logging(settings.log_level)
-    main = bind(settings.host, settings.port, "TWELVE_PORT")
+    main = bind(settings.host, settings.port, port_name)
     metrics = None
     if settings.metrics_port is not None:
         metrics = bind(settings.metrics_host, settings.metrics_port, "TWELVE_METRICS_PORT")
