@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from twelve.app.bootstrap import StartupError, build
+from twelve.app.bootstrap import build
 from twelve.app.settings import Settings
+from twelve.app.startup_error import StartupError
 from twelve.kernel.config_file import ConfigFileError
 
 ADMIN_KEY = "adm-" + "0" * 40

@@ -20,6 +20,7 @@ from pathlib import Path
 from twelve.app.model_config import LoadedModels, load_models
 from twelve.app.readiness import Readiness, RemoteModule, probe
 from twelve.app.settings import MODULES_WITH_DATABASES, Settings
+from twelve.app.startup_error import database_problem
 from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.db import Database, module_database_url
 from twelve.kernel.http_client import HttpClient
@@ -82,10 +83,7 @@ class Container:
             try:
                 await upgrade(db, _MODULES_ROOT / name / "adapters" / "migrations")
             except Exception as exc:  # any driver's failure: told as one line, never a traceback
-                raise StartupError(
-                    f"{_database_variable(self.settings, name)}: cannot use the {name} database "
-                    f"{db.display_url}: {_reason(exc)}"
-                ) from exc
+                raise database_problem(self.settings, db, exc) from exc
         self.started = True
 
     async def stop(self) -> None:
@@ -112,10 +110,6 @@ class Container:
         if self.admin is None:
             raise ConfigFileError("the admin module is not served by this process")
         return self.admin
-
-
-class StartupError(Exception):
-    """The process cannot start; the message is one line naming what to change."""
 
 
 class _Wiring:
@@ -241,20 +235,3 @@ def _database(settings: Settings, module: str) -> Database:
         module_url=settings.module_database_url(module),
     )
     return Database(module, url, schema=schema)
-
-
-def _database_variable(settings: Settings, module: str) -> str:
-    """The setting that chose a module's database, for a message that says what to change."""
-    if settings.module_database_url(module):
-        return f"TWELVE_{module.upper()}_DATABASE_URL"
-    return "TWELVE_DATABASE_URL" if settings.database_url else "TWELVE_DATA_DIR"
-
-
-def _reason(exc: BaseException) -> str:
-    # The driver's own message is the useful part ("password authentication failed for user
-    # x"); SQLAlchemy wraps it with a link and the statement, which say nothing to an operator.
-    cause: BaseException = exc
-    while (inner := getattr(cause, "orig", None) or cause.__cause__) is not None:
-        cause = inner
-    text = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
-    return f"{type(cause).__name__}: {text}" if text else type(cause).__name__

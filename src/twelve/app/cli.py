@@ -81,7 +81,6 @@ def _container(settings: Settings) -> Container:
 def _run(action: Callable[[Container], Awaitable[T]]) -> T:
     import asyncio
 
-    from twelve.app.bootstrap import StartupError
     from twelve.app.settings_errors import (
         CONFIGURATION,
         SettingsError,
@@ -89,6 +88,7 @@ def _run(action: Callable[[Container], Awaitable[T]]) -> T:
         exit_with,
         settings_or_exit,
     )
+    from twelve.app.startup_error import StartupError
     from twelve.kernel.errors import TwelveError
 
     async def main() -> T:

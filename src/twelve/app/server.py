@@ -18,10 +18,11 @@ import uvicorn
 import uvloop
 
 from twelve.app.asgi import admin_key_for, create_app, create_metrics_app
-from twelve.app.bootstrap import Container, StartupError, build
+from twelve.app.bootstrap import Container, build
 from twelve.app.http_protocol import Limits, protocol_class
 from twelve.app.settings import Settings
 from twelve.app.settings_errors import CONFIGURATION, SettingsError, ensure_data_dir, exit_with
+from twelve.app.startup_error import StartupError
 from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.telemetry.logging import setup_logging
 from twelve.modules.admin.adapters.admin_key import AdminKeySource
