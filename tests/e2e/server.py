@@ -54,8 +54,12 @@ def run_cli(
 class TwelveServer:
     """`twelve serve --port <free port>` in a subprocess, stopped by its PID."""
 
-    def __init__(self, env: Mapping[str, str], log_path: Path) -> None:
+    def __init__(
+        self, env: Mapping[str, str], log_path: Path, *, ready_path: str = "/readyz"
+    ) -> None:
         self.env = clean_env(env)
+        # What answering 200 means started: /readyz, or /healthz for a server meant to be unready.
+        self.ready_path = ready_path
         self.log_path = log_path
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -82,7 +86,7 @@ class TwelveServer:
                     f"twelve serve exited with {self._process.returncode}:\n{self.stderr()}"
                 )
             try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=1.0).status_code == 200:
+                if httpx.get(f"{self.base_url}{self.ready_path}", timeout=1.0).status_code == 200:
                     return
             except httpx.TransportError:
                 pass

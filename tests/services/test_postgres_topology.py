@@ -7,16 +7,19 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.app.test_bootstrap import start_failure
 from tests.databases import postgres_url
 from twelve.app.bootstrap import build
 from twelve.app.settings import Settings
+
+ADMIN_KEY = "adm-" + "0" * 40
 
 pytestmark = pytest.mark.postgres
 
 
 async def test_one_dsn_gives_every_module_its_own_schema(tmp_path: Path) -> None:
     async with postgres_url() as url:
-        container = build(Settings(data_dir=tmp_path, database_url=url, admin_key="adm"))
+        container = build(Settings(data_dir=tmp_path, database_url=url, admin_key=ADMIN_KEY))
         await container.start()
         try:
             customer = await container.administration().create_customer("acme")
@@ -24,7 +27,7 @@ async def test_one_dsn_gives_every_module_its_own_schema(tmp_path: Path) -> None
             principal = await container.administration().keys.authenticate(issued.key)
             assert principal is not None
             assert principal.customer_id == customer.id
-            assert await container.readiness() == {"gateway": True, "credits": True}
+            assert (await container.readiness()).databases == {"gateway": True, "credits": True}
         finally:
             await container.stop()
 
@@ -43,3 +46,13 @@ async def test_one_dsn_gives_every_module_its_own_schema(tmp_path: Path) -> None
             ("gateway", "api_keys"),
         ]
         assert not (tmp_path / "gateway.db").exists()
+
+
+async def test_wrong_postgres_credentials_are_one_line(tmp_path: Path) -> None:
+    async with postgres_url() as url:
+        scheme, rest = url.split("://", 1)
+        wrong = f"{scheme}://no_such_role:secret-pw@{rest.split('@', 1)[-1]}"
+        message = await start_failure(Settings(data_dir=tmp_path, database_url=wrong))
+    assert message.startswith("TWELVE_DATABASE_URL: cannot use the gateway database ")
+    assert 'role "no_such_role" does not exist' in message
+    assert "secret-pw" not in message

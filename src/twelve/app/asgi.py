@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from twelve.app import health
 from twelve.app.bootstrap import Container, build
+from twelve.app.openapi import install as install_openapi
 from twelve.app.settings import Settings
 from twelve.kernel.edge import EdgeMiddleware
 from twelve.kernel.http_errors import install_error_handlers
@@ -26,6 +27,7 @@ def create_app(
     admin_key: AdminKeySource | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
+    # TWELVE_LOG_FORMAT (settings.log_format) is passed on once the console renderer lands.
     setup_logging(settings.log_level)
     setup_tracing()
     container = container or build(settings)
@@ -45,10 +47,19 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.container = container
     install_error_handlers(app)
-    app.include_router(health.build_router(container.readiness))
+    metrics_token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    app.include_router(
+        health.build_router(
+            container.readiness,
+            metrics=settings.metrics_port is None,
+            metrics_token=metrics_token,
+        )
+    )
     if container.gateway is not None:
         app.include_router(gateway_http.build_router(container.gateway))
     if container.admin is not None:
@@ -58,7 +69,22 @@ def create_app(
         internal_key = settings.internal_key.get_secret_value()
         for module, endpoints in container.internal.items():
             app.include_router(internal_router(module, endpoints, internal_key))
+    install_openapi(app)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
+    return app
+
+
+def create_metrics_app(settings: Settings) -> FastAPI:
+    """The app behind `TWELVE_METRICS_PORT`: `/metrics` and nothing else."""
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+    app = FastAPI(
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
+    )
+    install_error_handlers(app)
+    app.include_router(health.metrics_router(token))
     return app
 
 

@@ -3,19 +3,25 @@
 A process serves the modules in `Settings.modules` (all of them by default). For each port a
 served module depends on, the wiring injects the in-process service when that module is served
 here too, and an HTTP client of the module's internal routes when it is served elsewhere
-(`TWELVE_<MODULE>_URL`). `build` makes the object graph without I/O; `Container.start` applies
-each served module's migrations; `Container.stop` releases everything.
+(`TWELVE_<MODULE>_URL`). `build` makes the object graph and reads the config file (no network,
+no database); `Container.start` opens each served module's database and applies its migrations,
+turning a database that cannot be used into one line naming the variable; `Container.stop`
+releases everything.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from twelve.app.model_config import LoadedModels, load_models
+from twelve.app.readiness import Readiness, RemoteModule, probe
 from twelve.app.settings import MODULES_WITH_DATABASES, Settings
-from twelve.kernel.config_file import ConfigFileError, load_config_file
+from twelve.app.startup_error import database_problem
+from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.db import Database, module_database_url
 from twelve.kernel.http_client import HttpClient
 from twelve.kernel.migrations import upgrade
@@ -47,7 +53,6 @@ from twelve.modules.gateway.settings import GatewaySettings
 from twelve.modules.models import http as models_http
 from twelve.modules.models.api import ModelsService
 from twelve.modules.models.client import RemoteModels
-from twelve.modules.models.config import ModelsConfig
 from twelve.modules.models.service import build_models_service
 
 _MODULES_ROOT = Path(__file__).resolve().parent.parent / "modules"
@@ -64,10 +69,22 @@ class Container:
     # The ports this process serves to modules in other processes, by module name.
     internal: dict[str, Endpoints]
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # The modules this process reaches in other processes (checked by /readyz).
+    remotes: dict[str, RemoteModule] = field(default_factory=dict)
+    models: LoadedModels | None = None
+    started: bool = False
 
     async def start(self) -> None:
+        """Open every database and apply its migrations (once: the server runner starts the
+        container before it serves, and the app's lifespan then finds it started)."""
+        if self.started:
+            return
         for name, db in self.databases.items():
-            await upgrade(db, _MODULES_ROOT / name / "adapters" / "migrations")
+            try:
+                await upgrade(db, _MODULES_ROOT / name / "adapters" / "migrations")
+            except Exception as exc:  # any driver's failure: told as one line, never a traceback
+                raise database_problem(self.settings, db, exc) from exc
+        self.started = True
 
     async def stop(self) -> None:
         for close in self.closers:
@@ -76,8 +93,18 @@ class Container:
         for db in self.databases.values():
             await db.dispose()
 
-    async def readiness(self) -> dict[str, bool]:
-        return {name: await db.ping() for name, db in self.databases.items()}
+    async def readiness(self) -> Readiness:
+        return Readiness(
+            databases={name: await db.ping() for name, db in self.databases.items()},
+            modules=dict(
+                zip(
+                    self.remotes,
+                    await asyncio.gather(*(probe(self.http, r) for r in self.remotes.values())),
+                    strict=True,
+                )
+            ),
+            missing_credentials=self.models.missing_credentials if self.models else [],
+        )
 
     def administration(self) -> Administration:
         if self.admin is None:
@@ -98,6 +125,8 @@ class _Wiring:
             if name in self.hosted
         }
         self.closers: list[Callable[[], Awaitable[None]]] = []
+        self.remotes: dict[str, RemoteModule] = {}
+        self.loaded_models: LoadedModels | None = None
 
     def _remote(self, module: str) -> RpcClient:
         url = self.settings.module_url(module)
@@ -107,15 +136,16 @@ class _Wiring:
                 f"the {module} module is not served by this process: set "
                 f"TWELVE_{module.upper()}_URL and TWELVE_INTERNAL_KEY, or serve it here"
             )
+        self.remotes[module] = RemoteModule(module, url, key.get_secret_value())
         return RpcClient(module, url, key.get_secret_value(), self.http)
 
     @cached_property
     def models(self) -> ModelsService:
         if "models" not in self.hosted:
             return RemoteModels(self._remote("models"))
-        raw = load_config_file(self.settings.config)
-        config = ModelsConfig.model_validate({"models": raw.get("models") or []})
-        return build_models_service(config, self.http)
+        settings = self.settings
+        self.loaded_models = load_models(settings.config, host=settings.host, port=settings.port)
+        return build_models_service(self.loaded_models.config, self.http)
 
     @cached_property
     def credits(self) -> CustomersService:
@@ -181,6 +211,8 @@ class _Wiring:
 def build(settings: Settings) -> Container:
     wiring = _Wiring(settings)
     hosted = wiring.hosted
+    if "models" in hosted:
+        _ = wiring.models  # the config file is read and checked at start-up even if unused
     return Container(
         settings=settings,
         hosted=hosted,
@@ -190,6 +222,8 @@ def build(settings: Settings) -> Container:
         admin=Administration(wiring.credits, wiring.keys) if "admin" in hosted else None,
         internal=wiring.internal(),
         closers=wiring.closers,
+        remotes=wiring.remotes,
+        models=wiring.loaded_models,
     )
 
 

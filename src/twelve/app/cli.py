@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
+import os
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
-import orjson
 import typer
-from pydantic import BaseModel, ValidationError
 
-from twelve.app.bootstrap import Container, build
-from twelve.app.settings import Settings
-from twelve.kernel.config_file import ConfigFileError
-from twelve.kernel.errors import TwelveError
-from twelve.modules.admin.adapters.admin_key import AdminKeySource
+# Only typer at module level: `twelve --help` and the simple commands must start fast, so FastAPI,
+# SQLAlchemy, aiohttp, pydantic and uvicorn are imported inside the commands that use them.
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from twelve.app.bootstrap import Container
+    from twelve.app.settings import Settings
 
 T = TypeVar("T")
 
 cli = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="Twelve: one endpoint, every model."
+    no_args_is_help=True,
+    add_completion=False,
+    help="Twelve: one endpoint, every model.",
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 customers_cli = typer.Typer(no_args_is_help=True, help="Customers (accounts that own keys).")
 keys_cli = typer.Typer(no_args_is_help=True, help="API keys for customers.")
@@ -28,27 +31,72 @@ cli.add_typer(customers_cli, name="customers")
 cli.add_typer(keys_cli, name="keys")
 
 
-def _settings(**overrides: object) -> Settings:
-    try:
-        return Settings(**overrides)  # type: ignore[arg-type]
-    except ValidationError as exc:
-        typer.echo(f"twelve: configuration error: {exc}", err=True)
-        raise typer.Exit(2) from None
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"twelve {version('twelve')}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def root(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--data-dir",
+            help="Where the SQLite files and admin.key live (default: TWELVE_DATA_DIR, "
+            "else ./data). Applies to every command.",
+            show_default=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Twelve: one endpoint, every model."""
+    if data_dir is not None:
+        # Through the environment, so every subcommand (and the settings it loads) sees it.
+        os.environ["TWELVE_DATA_DIR"] = str(data_dir)
 
 
 def _container(settings: Settings) -> Container:
+    """The container for a one-shot command, with logs on stderr (stdout is the command's)."""
+    from twelve.app.bootstrap import build
+    from twelve.app.settings_errors import CONFIGURATION, exit_with
+    from twelve.kernel.config_file import ConfigFileError
+    from twelve.kernel.telemetry.logging import setup_logging
+
+    # A command's output is its result: INFO lines are noise there (DEBUG is asked for).
+    setup_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
     try:
         return build(settings)
-    except (ConfigFileError, ValidationError) as exc:
-        typer.echo(f"twelve: configuration error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    except ConfigFileError as exc:
+        exit_with([str(exc)], prefix=CONFIGURATION)
 
 
 def _run(action: Callable[[Container], Awaitable[T]]) -> T:
+    import asyncio
+
+    from twelve.app.settings_errors import (
+        CONFIGURATION,
+        SettingsError,
+        ensure_data_dir,
+        exit_with,
+        settings_or_exit,
+    )
+    from twelve.app.startup_error import StartupError
+    from twelve.kernel.errors import TwelveError
+
     async def main() -> T:
-        container = _container(_settings())
-        await container.start()
+        settings = settings_or_exit()
+        ensure_data_dir(settings)
+        container = _container(settings)
         try:
+            await container.start()
             return await action(container)
         finally:
             await container.stop()
@@ -58,64 +106,42 @@ def _run(action: Callable[[Container], Awaitable[T]]) -> T:
     except TwelveError as exc:
         typer.echo(f"twelve: {exc.message}", err=True)
         raise typer.Exit(1) from None
+    except StartupError as exc:
+        exit_with([str(exc)])
+    except SettingsError as exc:
+        exit_with(exc.problems, prefix=CONFIGURATION)
 
 
 def _print(value: BaseModel | list[BaseModel]) -> None:
+    import orjson
+
     data = [v.model_dump() for v in value] if isinstance(value, list) else value.model_dump()
     typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
 
 
 @cli.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
-    port: Annotated[int | None, typer.Option(help="Port (default 8080).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default: TWELVE_HOST, else 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port (default: TWELVE_PORT, else 8080).")
+    ] = None,
     modules: Annotated[
         str | None,
         typer.Option(help="Serve only these modules, e.g. gateway,admin (default: all)."),
     ] = None,
 ) -> None:
     """Serve the platform: every module in this process, or the ones named by --modules."""
-    given = {"host": host, "port": port, "modules": modules}
-    overrides = {k: v for k, v in given.items() if v is not None}
-    settings = _settings(**overrides)
-    container = _container(settings)
-    # Imported here: the admin commands need neither the web stack nor the server.
-    import uvicorn
+    from twelve.app.settings_errors import settings_or_exit
 
-    from twelve.app.asgi import admin_key_for, create_app
-
-    admin_key = admin_key_for(settings) if container.admin is not None else None
-    _announce(settings, admin_key)
-    app = create_app(settings, container, admin_key)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,
-        access_log=False,
-        server_header=False,
+    settings = settings_or_exit(
+        {"host": host, "port": port, "modules": modules},
+        {"host": "--host", "port": "--port", "modules": "--modules"},
     )
+    from twelve.app.server import run
 
-
-def _announce(settings: Settings, source: AdminKeySource | None) -> None:
-    print(f"Twelve: data in {settings.data_dir.resolve()}", file=sys.stderr)
-    print(f"Twelve: modules {', '.join(sorted(settings.hosted_modules))}", file=sys.stderr)
-    if source is not None:
-        print(f"Twelve: {_admin_key_origin(source)}", file=sys.stderr)
-    print(f"Twelve: serving on http://{settings.host}:{settings.port}", file=sys.stderr)
-
-
-def _admin_key_origin(source: AdminKeySource) -> str:
-    if source.generated_key:
-        return (
-            f"generated an admin key (shown once, kept in {source.path}):\n"
-            f"    {source.generated_key}"
-        )
-    if source.origin == "file":
-        return f"admin key is in {source.path}"
-    return "admin key from TWELVE_ADMIN_KEY"
+    run(settings, port_name="TWELVE_PORT" if port is None else "--port")
 
 
 @cli.command()

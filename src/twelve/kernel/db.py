@@ -56,6 +56,11 @@ class Database:
             connect_args=connect_args,
         )
 
+    @property
+    def display_url(self) -> str:
+        """The URL with its password hidden, for messages an operator reads."""
+        return self.url.render_as_string(hide_password=True)
+
     async def create_schema(self) -> None:
         """Create this module's PostgreSQL schema if it has one (idempotent)."""
         if self.schema and not self.is_sqlite:

@@ -45,6 +45,12 @@ FALLBACKS = Counter(
     "twelve_fallbacks_total", "Requests served by a deployment after another failed.", ["model"]
 )
 
+CONNECTIONS_REFUSED = Counter(
+    "twelve_connections_refused_total",
+    "Connections answered and closed by the server before the app saw a request.",
+    ["reason"],
+)
+
 
 def render() -> tuple[bytes, str]:
     """The exposition text and its content type."""
