@@ -154,13 +154,13 @@ def test_a_deployment_pointing_at_this_server_is_refused(tmp_path: Path, base_ur
         build(Settings(data_dir=tmp_path, config=config, port=8080))
 
 
-def test_llamacpps_default_is_refused_only_on_its_port(tmp_path: Path) -> None:
+def test_llamacpps_default_is_refused_when_twelve_listens_on_its_port(tmp_path: Path) -> None:
     config = write_config(
         tmp_path, "models:\n  - name: l\n    deployments:\n      - {provider: llamacpp, model: m}\n"
     )
     build(Settings(data_dir=tmp_path, config=config, port=9000))  # another port: fine
     with pytest.raises(ConfigFileError, match="points at this server itself"):
-        build(Settings(data_dir=tmp_path, config=config, port=8080))
+        build(Settings(data_dir=tmp_path, config=config, port=8081))
 
 
 async def start_failure(settings: Settings) -> str:

@@ -27,8 +27,7 @@ def create_app(
     admin_key: AdminKeySource | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
-    # TWELVE_LOG_FORMAT (settings.log_format) is passed on once the console renderer lands.
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     setup_tracing()
     container = container or build(settings)
 

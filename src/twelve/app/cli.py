@@ -71,7 +71,9 @@ def _container(settings: Settings) -> Container:
     from twelve.kernel.telemetry.logging import setup_logging
 
     # A command's output is its result: INFO lines are noise there (DEBUG is asked for).
-    setup_logging("WARNING" if settings.log_level == "INFO" else settings.log_level)
+    setup_logging(
+        "WARNING" if settings.log_level == "INFO" else settings.log_level, settings.log_format
+    )
     try:
         return build(settings)
     except ConfigFileError as exc:

@@ -68,8 +68,7 @@ def run(settings: Settings, port_name: str = "TWELVE_PORT") -> None:
     `port_name` is what set the port (`--port` or the variable), for the busy-port message.
     """
     # Logging first: building the container already warns (no models, missing credentials).
-    # TWELVE_LOG_FORMAT (settings.log_format) is passed on once the console renderer lands.
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     main = bind(settings.host, settings.port, port_name)
     metrics = None
     if settings.metrics_port is not None:
