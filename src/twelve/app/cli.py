@@ -7,25 +7,22 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
-import orjson
 import typer
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
+from twelve.app import admin_commands
 from twelve.app.bootstrap import Container, build
 from twelve.app.settings import Settings
 from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.errors import TwelveError
-from twelve.modules.admin.adapters.admin_key import AdminKeySource
+from twelve.modules.admin.adapters.admin_key import AdminKeyError, AdminKeySource
 
 T = TypeVar("T")
 
 cli = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Twelve: one endpoint, every model."
 )
-customers_cli = typer.Typer(no_args_is_help=True, help="Customers (accounts that own keys).")
-keys_cli = typer.Typer(no_args_is_help=True, help="API keys for customers.")
-cli.add_typer(customers_cli, name="customers")
-cli.add_typer(keys_cli, name="keys")
+admin_commands.register(cli)
 
 
 def _settings(**overrides: object) -> Settings:
@@ -60,11 +57,6 @@ def _run(action: Callable[[Container], Awaitable[T]]) -> T:
         raise typer.Exit(1) from None
 
 
-def _print(value: BaseModel | list[BaseModel]) -> None:
-    data = [v.model_dump() for v in value] if isinstance(value, list) else value.model_dump()
-    typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
-
-
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
@@ -84,7 +76,11 @@ def serve(
 
     from twelve.app.asgi import admin_key_for, create_app
 
-    admin_key = admin_key_for(settings) if container.admin is not None else None
+    try:
+        admin_key = admin_key_for(settings) if container.admin is not None else None
+    except AdminKeyError as exc:
+        typer.echo(f"twelve: {exc}", err=True)
+        raise typer.Exit(2) from None
     _announce(settings, admin_key)
     app = create_app(settings, container, admin_key)
     uvicorn.run(
@@ -127,38 +123,6 @@ def migrate() -> None:
 
     _run(noop)
     typer.echo("migrations applied")
-
-
-@customers_cli.command("create")
-def customers_create(name: str) -> None:
-    """Create a customer."""
-    _print(_run(lambda c: c.administration().create_customer(name)))
-
-
-@customers_cli.command("list")
-def customers_list() -> None:
-    _print(_run(lambda c: c.administration().customers.list_customers()))  # type: ignore[arg-type]
-
-
-@keys_cli.command("create")
-def keys_create(
-    customer: Annotated[str, typer.Option(help="Customer name or id.")],
-    name: Annotated[str, typer.Option(help="A label for the key.")] = "default",
-    model: Annotated[list[str] | None, typer.Option(help="Allow only this model (repeat).")] = None,
-) -> None:
-    """Issue an API key; the full key is printed only now."""
-    _print(_run(lambda c: c.administration().create_key_for(customer, name, model or None)))
-
-
-@keys_cli.command("list")
-def keys_list(customer: Annotated[str | None, typer.Option(help="Customer id.")] = None) -> None:
-    _print(_run(lambda c: c.administration().list_keys(customer)))  # type: ignore[arg-type]
-
-
-@keys_cli.command("revoke")
-def keys_revoke(key_id: str) -> None:
-    """Revoke a key; it stops working within a second."""
-    _print(_run(lambda c: c.administration().revoke_key(key_id)))
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from sqlalchemy.engine import RowMapping
 
 from twelve.kernel.db import Database
 from twelve.kernel.errors import InvalidRequest, NotFound
+from twelve.kernel.text import has_control_characters
 from twelve.modules.credits.api import CustomersService
 from twelve.modules.gateway.adapters.tables import api_keys
 from twelve.modules.gateway.api import ApiKey, CreateApiKey, IssuedApiKey, Principal
@@ -76,6 +77,8 @@ class KeyRegistry:
         return issued
 
     async def list_keys(self, customer_id: str | None = None) -> list[ApiKey]:
+        if customer_id is not None and has_control_characters(customer_id):
+            return []  # matches nothing, and NUL would be an error on PostgreSQL
         query = select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id)
         if customer_id is not None:
             query = query.where(api_keys.c.customer_id == customer_id)
@@ -84,18 +87,22 @@ class KeyRegistry:
         return [_api_key(r._mapping) for r in rows]
 
     async def revoke_key(self, key_id: str) -> ApiKey:
-        now = int(time.time())
+        # An id with control characters matches nothing (and NUL is an error on PostgreSQL).
+        row = None if has_control_characters(key_id) else await self._revoke(key_id)
+        if row is None:
+            raise NotFound(f"No such API key: {key_id!r}.", param="id")
+        self._cache.forget(row["key_hash"])
+        return _api_key(row)
+
+    async def _revoke(self, key_id: str) -> RowMapping | None:
         async with self._db.write() as conn:
             await conn.execute(
                 update(api_keys)
                 .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=now)
+                .values(revoked_at=int(time.time()))
             )
             row = (await conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
-        if row is None:
-            raise NotFound(f"No such API key: {key_id!r}.", param="id")
-        self._cache.forget(row._mapping["key_hash"])
-        return _api_key(row._mapping)
+        return row._mapping if row is not None else None
 
     async def close(self) -> None:
         await self._cache.drain()
