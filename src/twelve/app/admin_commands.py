@@ -21,7 +21,7 @@ import typer
 from typer.core import TyperArgument, TyperCommand
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel, ValidationError
+    from pydantic import ValidationError
 
     from twelve.app.settings import Settings
     from twelve.modules.admin.service import Administration
@@ -77,12 +77,7 @@ def _customers() -> typer.Typer:
     ) -> None:
         """Create a customer."""
 
-        async def action(admin: Administration) -> BaseModel:
-            from twelve.modules.credits.api import CreateCustomer
-
-            return await admin.create_customer(CreateCustomer(name=name))
-
-        _print(_run(action), as_json)
+        _print(_run(lambda admin: admin.create_customer(name)), as_json)
 
     @group.command("list", cls=_Command)
     def list_(as_json: JsonFlag = False) -> None:
@@ -119,13 +114,7 @@ def _keys() -> typer.Typer:
     ) -> None:
         """Issue an API key. The full key is printed now and never again."""
 
-        async def action(admin: Administration) -> BaseModel:
-            from twelve.modules.gateway.api import CreateApiKey
-
-            command = CreateApiKey(customer_id=customer, name=name, models=model or None)
-            return await admin.create_key(command)
-
-        _print(_run(action), as_json)
+        _print(_run(lambda admin: admin.create_key_for(customer, name, model or None)), as_json)
 
     @group.command("list", cls=_Command)
     def list_(

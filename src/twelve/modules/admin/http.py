@@ -62,7 +62,7 @@ def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
 
     @router.post("/customers", status_code=201, openapi_extra=_body(CreateCustomer))
     async def create_customer(request: Request) -> Customer:
-        return await admin.create_customer(await read_command(request, CreateCustomer))
+        return await admin.create_customer((await read_command(request, CreateCustomer)).name)
 
     @router.get("/customers")
     async def list_customers() -> ListOf:

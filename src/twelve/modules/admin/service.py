@@ -30,8 +30,9 @@ class Administration:
         self.keys = keys
         self.models = models
 
-    async def create_customer(self, command: CreateCustomer) -> Customer:
-        return await self.customers.create_customer(command)
+    async def create_customer(self, name: str) -> Customer:
+        """Raises pydantic's `ValidationError` for a name that is not acceptable."""
+        return await self.customers.create_customer(CreateCustomer(name=name))
 
     async def list_customers(self) -> list[Customer]:
         return await self.customers.list_customers()
@@ -50,6 +51,11 @@ class Administration:
         if command.models:
             await self._check_models(command.models)
         return await self.keys.create_key(command.model_copy(update={"customer_id": customer.id}))
+
+    async def create_key_for(
+        self, customer: str, name: str = "default", models: list[str] | None = None
+    ) -> IssuedApiKey:
+        return await self.create_key(CreateApiKey(customer_id=customer, name=name, models=models))
 
     async def list_keys(self, customer: str | None = None, param: str = "customer") -> list[ApiKey]:
         if customer is None:
