@@ -282,6 +282,21 @@ def test_an_untrustworthy_admin_key_file_stops_the_server(
     assert "Traceback" not in done.stderr
 
 
+def test_data_dir_picks_the_servers_data_and_a_new_one_is_announced(
+    site: Site, tmp_path: Path
+) -> None:
+    elsewhere = {k: v for k, v in site.env.items() if k != "TWELVE_DATA_DIR"}
+    made = run_cli("customers", "create", "dir-co", "--data-dir", str(site.data_dir), env=elsewhere)
+    assert made.returncode == 0 and made.stderr == "", made.stderr
+    assert cli_json(site, "customers", "show", "dir-co")["id"] == orjson.loads(made.stdout)["id"]
+
+    fresh = tmp_path / "fresh"
+    listed = run_cli("customers", "list", "--data-dir", str(fresh), env=elsewhere)
+    assert listed.returncode == 0 and orjson.loads(listed.stdout) == []
+    assert f"{fresh} does not exist" in listed.stderr
+    assert "TWELVE_DATA_DIR" in listed.stderr
+
+
 def test_restart_keeps_the_admin_key_and_does_not_print_it(site: Site) -> None:
     key = (site.data_dir / "admin.key").read_text(encoding="utf-8").strip()
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it (exit status -SIGTERM).

@@ -15,6 +15,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -31,6 +32,14 @@ _HELP = {"help_option_names": ["-h", "--help"]}
 
 CustomerArg = Annotated[str, typer.Argument(help="Its id or name.", metavar="CUSTOMER")]
 KeyIdArg = Annotated[str, typer.Argument(help="The key's id (key_...).", metavar="KEY_ID")]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="The data directory the server uses (default: TWELVE_DATA_DIR, else ./data).",
+        metavar="DIR",
+    ),
+]
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print JSON (as the admin API returns) instead of a table.")
 ]
@@ -74,20 +83,23 @@ def _customers() -> typer.Typer:
     def create(
         name: Annotated[str, typer.Argument(help="A unique name, e.g. acme.", metavar="NAME")],
         as_json: JsonFlag = False,
+        data_dir: DataDirOption = None,
     ) -> None:
         """Create a customer."""
 
-        _print(_run(lambda admin: admin.create_customer(name)), as_json)
+        _print(_run(lambda admin: admin.create_customer(name), data_dir), as_json)
 
     @group.command("list", cls=_Command)
-    def list_(as_json: JsonFlag = False) -> None:
+    def list_(as_json: JsonFlag = False, data_dir: DataDirOption = None) -> None:
         """List every customer, oldest first."""
-        _print(_run(lambda admin: admin.list_customers()), as_json)
+        _print(_run(lambda admin: admin.list_customers(), data_dir), as_json)
 
     @group.command("show", cls=_Command)
-    def show(customer: CustomerArg, as_json: JsonFlag = False) -> None:
+    def show(
+        customer: CustomerArg, as_json: JsonFlag = False, data_dir: DataDirOption = None
+    ) -> None:
         """Show one customer."""
-        _print(_run(lambda admin: admin.customer(customer)), as_json)
+        _print(_run(lambda admin: admin.customer(customer), data_dir), as_json)
 
     return group
 
@@ -111,10 +123,14 @@ def _keys() -> typer.Typer:
             ),
         ] = None,
         as_json: JsonFlag = False,
+        data_dir: DataDirOption = None,
     ) -> None:
         """Issue an API key. The full key is printed now and never again."""
 
-        _print(_run(lambda admin: admin.create_key_for(customer, name, model or None)), as_json)
+        _print(
+            _run(lambda admin: admin.create_key_for(customer, name, model or None), data_dir),
+            as_json,
+        )
 
     @group.command("list", cls=_Command)
     def list_(
@@ -123,19 +139,20 @@ def _keys() -> typer.Typer:
             typer.Option(help="Only this customer's keys (id or name).", metavar="CUSTOMER"),
         ] = None,
         as_json: JsonFlag = False,
+        data_dir: DataDirOption = None,
     ) -> None:
         """List keys (never the keys themselves: their first characters)."""
-        _print(_run(lambda admin: admin.list_keys(customer)), as_json)
+        _print(_run(lambda admin: admin.list_keys(customer), data_dir), as_json)
 
     @group.command("show", cls=_Command)
-    def show(key_id: KeyIdArg, as_json: JsonFlag = False) -> None:
+    def show(key_id: KeyIdArg, as_json: JsonFlag = False, data_dir: DataDirOption = None) -> None:
         """Show one key."""
-        _print(_run(lambda admin: admin.key(key_id)), as_json)
+        _print(_run(lambda admin: admin.key(key_id), data_dir), as_json)
 
     @group.command("revoke", cls=_Command)
-    def revoke(key_id: KeyIdArg, as_json: JsonFlag = False) -> None:
+    def revoke(key_id: KeyIdArg, as_json: JsonFlag = False, data_dir: DataDirOption = None) -> None:
         """Revoke a key: it stops working within the key cache's lifetime (a second)."""
-        _print(_run(lambda admin: admin.revoke_key(key_id)), as_json)
+        _print(_run(lambda admin: admin.revoke_key(key_id), data_dir), as_json)
 
     return group
 
@@ -144,7 +161,7 @@ def _admin_key() -> typer.Typer:
     group = _group("The admin API's key (admin.key).")
 
     @group.command("rotate", cls=_Command)
-    def rotate(as_json: JsonFlag = False) -> None:
+    def rotate(as_json: JsonFlag = False, data_dir: DataDirOption = None) -> None:
         """Replace the admin key in the data directory with a new one and print it, once.
 
         A running server takes the new key at its next admin request: no restart. The old key
@@ -152,7 +169,7 @@ def _admin_key() -> typer.Typer:
         """
         from twelve.modules.admin.adapters.admin_key import rotate_admin_key
 
-        settings = _settings()
+        settings = _settings(data_dir)
         if settings.admin_key is not None:
             _fail(
                 "TWELVE_ADMIN_KEY is set, and the server uses it rather than admin.key: "
@@ -168,18 +185,18 @@ def _admin_key() -> typer.Typer:
     return group
 
 
-def _settings() -> Settings:
+def _settings(data_dir: Path | None) -> Settings:
     from pydantic import ValidationError
 
     from twelve.app.settings import Settings
 
     try:
-        return Settings()
+        return Settings(data_dir=data_dir) if data_dir is not None else Settings()
     except ValidationError as exc:
         _fail_validation(exc, 2, prefix="configuration error: ")
 
 
-def _run(action: Callable[[Administration], Awaitable[T]]) -> T:
+def _run(action: Callable[[Administration], Awaitable[T]], data_dir: Path | None) -> T:
     """Run `action` against the administration this process's settings describe."""
     from pydantic import ValidationError
 
@@ -187,7 +204,7 @@ def _run(action: Callable[[Administration], Awaitable[T]]) -> T:
     from twelve.kernel.config_file import ConfigFileError
     from twelve.kernel.errors import TwelveError
 
-    settings = _settings()
+    settings = _settings(data_dir)
     if settings.database_url is None and not settings.data_dir.exists():
         typer.echo(
             f"twelve: {settings.data_dir.resolve()} does not exist: starting a new, empty data "
