@@ -139,3 +139,20 @@ async def test_control_characters_are_400_naming_the_field(
     error = error_of(await admin.request(method, path, json=body), 400)
     assert error["param"] == param
     assert "control characters" in error["message"]
+
+
+async def test_an_over_limit_chunked_body_is_413(tmp_path: Path) -> None:
+    app = create_app(Settings(data_dir=tmp_path, admin_key=ADMIN, max_body_bytes=1024))
+
+    async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: only the bytes tell
+        yield b'{"name": "' + b"x" * 4000 + b'"}'
+
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://twelve") as client:
+            response = await client.post(
+                "/admin/v1/customers",
+                content=chunked(),
+                headers={"authorization": f"Bearer {ADMIN}"},
+            )
+    assert error_of(response, 413)["code"] == "payload_too_large"
