@@ -257,6 +257,10 @@ def test_admin_key_rotation_reaches_the_running_server(site: Site) -> None:
     assert status(rotated["key"]) == 200  # no restart
     assert status(old) == 401
 
+    configured = run_cli("admin-key", "rotate", env=site.env | {"TWELVE_ADMIN_KEY": "x" * 40})
+    assert configured.returncode == 1 and "TWELVE_ADMIN_KEY is set" in configured.stderr
+    assert (site.data_dir / "admin.key").read_text(encoding="utf-8").strip() == rotated["key"]
+
 
 @pytest.mark.parametrize(
     ("content", "mode", "says"),
