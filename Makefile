@@ -1,24 +1,40 @@
 # Two commands: `make run` serves Twelve on the embedded default, `make test` runs every check.
-# Both set up everything they need on a fresh machine.
-PYTHON ?= python3.11
+# Both set up everything they need on a fresh machine: `make run` installs only what serving
+# needs (requirements.lock), `make test` the development tools too (requirements-dev.lock).
+# Any Python 3.11 or newer: `make test PYTHON=python3.12` (default: python3).
+# `make test` also needs PostgreSQL on 127.0.0.1:5432 (trust auth, or TWELVE_TEST_PG_DSN).
+PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+RUNTIME := $(VENV)/.runtime-installed
+DEV := $(VENV)/.dev-installed
 TWELVE_CONFIG ?= config/twelve.yaml
 export TWELVE_CONFIG
 
-.PHONY: run test lint types contracts pytest bench demo-upstream setup clean
+.PHONY: run test lint types contracts pytest bench demo-upstream setup setup-runtime check-python clean
 
-$(STAMP): pyproject.toml requirements.lock
+check-python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || { \
+	  echo "make: Twelve needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>/dev/null || echo 'not found')." >&2; \
+	  echo "make: choose one with PYTHON=, e.g. 'make test PYTHON=python3.12'." >&2; exit 2; }
+
+$(RUNTIME): pyproject.toml requirements.lock
+	@$(MAKE) --no-print-directory check-python
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
-	touch $(STAMP)
+	touch $(RUNTIME)
 
-setup: $(STAMP)
+$(DEV): $(RUNTIME) requirements-dev.lock
+	$(PY) -m pip install --quiet -r requirements-dev.lock
+	touch $(DEV)
 
-run: setup
+setup-runtime: $(RUNTIME)
+
+setup: $(DEV)
+
+run: setup-runtime
 	$(VENV)/bin/twelve serve
 
 lint: setup
@@ -50,4 +66,4 @@ demo-upstream: setup
 	$(PY) -m tests.fakes.upstream --port 9100
 
 clean:
-	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .import_linter_cache

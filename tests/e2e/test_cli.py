@@ -3,9 +3,13 @@ customers and keys made from a shell against the data directory a running server
 
 from __future__ import annotations
 
+import os
+import pty
 import re
 import signal
 import stat
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +20,7 @@ import httpx
 import orjson
 import pytest
 
-from tests.e2e.server import TwelveServer, run_cli
+from tests.e2e.server import TwelveServer, clean_env, free_port, run_cli
 from tests.e2e.stack import server_env
 
 HELLO = [{"role": "user", "content": "hello from the cli"}]
@@ -116,6 +120,185 @@ def test_bad_configuration_is_a_message_not_a_traceback(site: Site, bad: dict[st
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("twelve: configuration error:"), done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_customers_and_keys_are_shown_by_id_or_name(site: Site) -> None:
+    customer = cli_json(site, "customers", "create", "show-co")
+    assert cli_json(site, "customers", "show", "show-co") == customer
+    assert cli_json(site, "customers", "show", customer["id"], "--json") == customer
+    issued = cli_json(site, "keys", "create", "--customer", customer["id"], "--name", "ci")
+    shown = cli_json(site, "keys", "show", issued["id"])
+    assert shown["id"] == issued["id"] and "key" not in shown
+    for ref in ("show-co", customer["id"]):
+        assert [k["id"] for k in cli_json(site, "keys", "list", "--customer", ref)] == [
+            issued["id"]
+        ]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("customers", "create", ""),
+        ("customers", "create", "bell\x07name"),
+        ("customers", "show", "nobody-at-all"),
+        ("keys", "list", "--customer", "nobody-at-all"),
+        ("keys", "show", "key_nope"),
+        ("keys", "revoke", "key_nope"),
+        ("keys", "create", "--customer", "cli-co", "--model", "no-such-model"),
+    ],
+)
+def test_mistakes_are_one_line_without_a_traceback(site: Site, args: tuple[str, ...]) -> None:
+    done = run_cli(*args, env=site.env)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.startswith("twelve: ") and done.stderr.count("\n") == 1, done.stderr
+    assert "Traceback" not in done.stderr + done.stdout and done.stdout == ""
+
+
+def run_on_a_terminal(site: Site, *args: str) -> str:
+    """What `twelve ARGS` prints when its stdout is a terminal (a pseudo-terminal here)."""
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(
+            [str(Path(sys.executable).with_name("twelve")), *args],
+            env=clean_env(site.env),
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            timeout=30,
+            check=False,
+        )
+        os.close(follower)
+        follower = -1
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other end is closed and drained
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        if follower != -1:
+            os.close(follower)
+        os.close(leader)
+    assert done.returncode == 0, done.stderr
+    return b"".join(chunks).decode().replace("\r\n", "\n")
+
+
+def test_a_terminal_gets_tables_and_scripts_get_json(site: Site) -> None:
+    customer = cli_json(site, "customers", "create", "table-co")
+    listed = run_on_a_terminal(site, "customers", "list")
+    header, *rows = listed.splitlines()
+    assert header.split() == ["ID", "NAME", "CREATED"]
+    row = next(r for r in rows if customer["id"] in r)
+    assert re.search(r"table-co\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ$", row), row
+
+    issued = run_on_a_terminal(site, "keys", "create", "--customer", "table-co")
+    key = re.search(r"^key\s+(tw-\S+)$", issued, re.MULTILINE)
+    assert key is not None, issued
+    assert "shown only now" in issued
+    forced = orjson.loads(
+        run_on_a_terminal(site, "keys", "list", "--customer", "table-co", "--json")
+    )
+    assert [k["prefix"] for k in forced] == [key.group(1)[:10]]
+
+
+COMMANDS = [
+    ("customers", "create"),
+    ("customers", "list"),
+    ("customers", "show"),
+    ("keys", "create"),
+    ("keys", "list"),
+    ("keys", "show"),
+    ("keys", "revoke"),
+    ("admin-key", "rotate"),
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_every_command_has_help_without_type_noise(site: Site, command: tuple[str, str]) -> None:
+    for flag in ("-h", "--help"):
+        done = run_cli(*command, flag, env=site.env)
+        assert done.returncode == 0, done.stderr
+        usage, summary = done.stdout.split("\n\n")[:2]
+        assert usage.startswith(f"Usage: twelve {' '.join(command)}")
+        assert summary.strip(), done.stdout  # the command says what it does
+        assert "<bool>" not in done.stdout and "<str>" not in done.stdout, done.stdout
+        options = done.stdout.split("Options:\n", 1)[1].splitlines()
+        assert all(len(line.split("  ")) > 1 or line.startswith("    ") for line in options), (
+            done.stdout
+        )
+
+
+def test_the_admin_commands_import_nothing_heavy() -> None:
+    heavy = ("fastapi", "sqlalchemy", "aiohttp", "uvicorn", "twelve.app.bootstrap")
+    probe = (
+        "import sys, typer; from twelve.app import admin_commands; "
+        "admin_commands.register(typer.Typer()); "
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_admin_key_rotation_reaches_the_running_server(site: Site) -> None:
+    old = (site.data_dir / "admin.key").read_text(encoding="utf-8").strip()
+    rotated = cli_json(site, "admin-key", "rotate")
+    assert rotated["path"] == str(site.data_dir / "admin.key")
+    assert (site.data_dir / "admin.key").read_text(encoding="utf-8").strip() == rotated["key"]
+    assert stat.S_IMODE((site.data_dir / "admin.key").stat().st_mode) == 0o600
+
+    def status(key: str) -> int:
+        url = f"{site.server.base_url}/admin/v1/customers"
+        return httpx.get(url, headers={"Authorization": f"Bearer {key}"}).status_code
+
+    assert status(rotated["key"]) == 200  # no restart
+    assert status(old) == 401
+
+    configured = run_cli("admin-key", "rotate", env=site.env | {"TWELVE_ADMIN_KEY": "x" * 40})
+    assert configured.returncode == 1 and "TWELVE_ADMIN_KEY is set" in configured.stderr
+    assert (site.data_dir / "admin.key").read_text(encoding="utf-8").strip() == rotated["key"]
+
+
+@pytest.mark.parametrize(
+    ("content", "mode", "says"),
+    [
+        ("", 0o600, "is empty"),
+        ("twadmin-abc\n", 0o600, "only 11 characters"),
+        ("twadmin-" + "k" * 40, 0o644, "chmod 600"),
+    ],
+    ids=["empty", "truncated", "world-readable"],
+)
+def test_an_untrustworthy_admin_key_file_stops_the_server(
+    twelve_config: Path, tmp_path: Path, content: str, mode: int, says: str
+) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "admin.key").write_text(content, encoding="utf-8")
+    (data_dir / "admin.key").chmod(mode)
+    env = server_env(twelve_config, data_dir)
+    done = run_cli("serve", "--port", str(free_port()), env=env)
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("twelve:")]
+    assert len(lines) == 1 and says in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_data_dir_picks_the_servers_data_and_a_new_one_is_announced(
+    site: Site, tmp_path: Path
+) -> None:
+    elsewhere = {k: v for k, v in site.env.items() if k != "TWELVE_DATA_DIR"}
+    made = run_cli("customers", "create", "dir-co", "--data-dir", str(site.data_dir), env=elsewhere)
+    assert made.returncode == 0 and made.stderr == "", made.stderr
+    assert cli_json(site, "customers", "show", "dir-co")["id"] == orjson.loads(made.stdout)["id"]
+
+    fresh = tmp_path / "fresh"
+    listed = run_cli("customers", "list", "--data-dir", str(fresh), env=elsewhere)
+    assert listed.returncode == 0 and orjson.loads(listed.stdout) == []
+    assert f"{fresh} does not exist" in listed.stderr
+    assert "TWELVE_DATA_DIR" in listed.stderr
 
 
 def test_restart_keeps_the_admin_key_and_does_not_print_it(site: Site) -> None:

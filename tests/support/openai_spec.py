@@ -2,7 +2,7 @@
 
     validate(response, "CreateChatCompletionResponse")
 
-The document (`/work/shared/openai-openapi/openapi.json`, or `$OPENAI_OPENAPI_SPEC`) declares
+The document (vendored in `tests/support/openai-openapi/`, or `$OPENAI_OPENAPI_SPEC`) declares
 OpenAPI 3.1, whose schemas are JSON Schema 2020-12, but about a hundred of them still use 3.0's
 `nullable: true` (among them `usage` and `finish_reason` in stream chunks). So this is
 `OAS31Validator` taught one extra rule: where a schema says `nullable: true`, `null` is valid,
@@ -30,7 +30,8 @@ from referencing.jsonschema import DRAFT202012
 
 __all__ = ["SPEC_PATH", "ValidationError", "errors", "validate"]
 
-SPEC_PATH = Path(os.environ.get("OPENAI_OPENAPI_SPEC", "/work/shared/openai-openapi/openapi.json"))
+_VENDORED = Path(__file__).resolve().parent / "openai-openapi" / "openapi.json"
+SPEC_PATH = Path(os.environ.get("OPENAI_OPENAPI_SPEC") or _VENDORED)
 _DOCUMENT_URI = "urn:openai:openapi"
 
 Keyword = Callable[[Any, Any, Any, Any], Iterator[ValidationError]]

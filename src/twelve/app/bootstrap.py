@@ -219,7 +219,9 @@ def build(settings: Settings) -> Container:
         databases=wiring.databases,
         http=wiring.http,
         gateway=wiring.gateway() if "gateway" in hosted else None,
-        admin=Administration(wiring.credits, wiring.keys) if "admin" in hosted else None,
+        admin=Administration(wiring.credits, wiring.keys, wiring.models)
+        if "admin" in hosted
+        else None,
         internal=wiring.internal(),
         closers=wiring.closers,
         remotes=wiring.remotes,

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
+from twelve.app import admin_commands
+
 # Only typer at module level: `twelve --help` and the simple commands must start fast, so FastAPI,
 # SQLAlchemy, aiohttp, pydantic and uvicorn are imported inside the commands that use them.
 if TYPE_CHECKING:
-    from pydantic import BaseModel
-
     from twelve.app.bootstrap import Container
     from twelve.app.settings import Settings
 
@@ -25,10 +25,7 @@ cli = typer.Typer(
     help="Twelve: one endpoint, every model.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-customers_cli = typer.Typer(no_args_is_help=True, help="Customers (accounts that own keys).")
-keys_cli = typer.Typer(no_args_is_help=True, help="API keys for customers.")
-cli.add_typer(customers_cli, name="customers")
-cli.add_typer(keys_cli, name="keys")
+admin_commands.register(cli)
 
 
 def _version(value: bool) -> None:
@@ -114,13 +111,6 @@ def _run(action: Callable[[Container], Awaitable[T]]) -> T:
         exit_with(exc.problems, prefix=CONFIGURATION)
 
 
-def _print(value: BaseModel | list[BaseModel]) -> None:
-    import orjson
-
-    data = [v.model_dump() for v in value] if isinstance(value, list) else value.model_dump()
-    typer.echo(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode())
-
-
 @cli.command()
 def serve(
     host: Annotated[
@@ -155,38 +145,6 @@ def migrate() -> None:
 
     _run(noop)
     typer.echo("migrations applied")
-
-
-@customers_cli.command("create")
-def customers_create(name: str) -> None:
-    """Create a customer."""
-    _print(_run(lambda c: c.administration().create_customer(name)))
-
-
-@customers_cli.command("list")
-def customers_list() -> None:
-    _print(_run(lambda c: c.administration().customers.list_customers()))  # type: ignore[arg-type]
-
-
-@keys_cli.command("create")
-def keys_create(
-    customer: Annotated[str, typer.Option(help="Customer name or id.")],
-    name: Annotated[str, typer.Option(help="A label for the key.")] = "default",
-    model: Annotated[list[str] | None, typer.Option(help="Allow only this model (repeat).")] = None,
-) -> None:
-    """Issue an API key; the full key is printed only now."""
-    _print(_run(lambda c: c.administration().create_key_for(customer, name, model or None)))
-
-
-@keys_cli.command("list")
-def keys_list(customer: Annotated[str | None, typer.Option(help="Customer id.")] = None) -> None:
-    _print(_run(lambda c: c.administration().list_keys(customer)))  # type: ignore[arg-type]
-
-
-@keys_cli.command("revoke")
-def keys_revoke(key_id: str) -> None:
-    """Revoke a key; it stops working within a second."""
-    _print(_run(lambda c: c.administration().revoke_key(key_id)))
 
 
 def main() -> None:

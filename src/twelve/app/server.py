@@ -25,7 +25,7 @@ from twelve.app.settings_errors import CONFIGURATION, SettingsError, ensure_data
 from twelve.app.startup_error import StartupError
 from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.telemetry.logging import setup_logging
-from twelve.modules.admin.adapters.admin_key import AdminKeySource
+from twelve.modules.admin.adapters.admin_key import AdminKeyError, AdminKeySource
 
 BACKLOG = 2048
 
@@ -82,7 +82,10 @@ def run(settings: Settings, port_name: str = "TWELVE_PORT") -> None:
         exit_with(exc.problems, prefix=CONFIGURATION)
     except ConfigFileError as exc:
         exit_with([str(exc)], prefix=CONFIGURATION)
-    admin_key = admin_key_for(settings) if container.admin is not None else None
+    try:
+        admin_key = admin_key_for(settings) if container.admin is not None else None
+    except AdminKeyError as exc:
+        exit_with([str(exc)])
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(_serve(settings, container, admin_key, main, metrics))
 

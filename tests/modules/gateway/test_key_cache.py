@@ -19,6 +19,16 @@ class Loader:
         return f"{key}:{self.value}"
 
 
+class ReadsFirst(Loader):
+    """Reads the value, then takes its time answering: a row read just before a revocation."""
+
+    async def __call__(self, key: str) -> str:
+        self.calls += 1
+        value = self.value
+        await asyncio.sleep(self.delay)
+        return f"{key}:{value}"
+
+
 async def test_concurrent_misses_load_once() -> None:
     loader = Loader(delay=0.02)
     cache = RefreshingCache(loader, ttl=10)
@@ -47,17 +57,6 @@ async def test_an_expired_entry_is_looked_up_again() -> None:
     assert await cache.get("k") == "k:v2"
 
 
-async def test_forget_wins_over_a_lookup_in_flight() -> None:
-    loader = Loader(delay=0.05)
-    cache = RefreshingCache(loader, ttl=10)
-    pending = asyncio.ensure_future(cache.get("k"))
-    await asyncio.sleep(0.01)
-    cache.forget("k")
-    await pending
-    loader.value = "v2"
-    assert await cache.get("k") == "k:v2" and loader.calls == 2
-
-
 async def test_a_failed_lookup_is_not_cached() -> None:
     calls = 0
 
@@ -84,3 +83,29 @@ async def test_drain_waits_for_lookups_under_way() -> None:
     assert await cache.get("k") == "k:v1"  # the drained lookup finished and was kept
     assert loader.calls == 1
     assert await pending == "k:v1"
+
+
+async def test_forget_wins_over_a_lookup_in_flight_and_its_waiters() -> None:
+    """A revocation while a lookup is in flight: the waiters must not see the stale principal."""
+    loader = ReadsFirst(delay=0.05)
+    cache = RefreshingCache(loader, ttl=10)
+    waiting = [asyncio.ensure_future(cache.get("k")) for _ in range(5)]
+    await asyncio.sleep(0.01)  # all five now wait on the one lookup, which read "v1"
+    loader.value = "revoked"  # what the database says from now on
+    cache.forget("k")
+    assert set(await asyncio.gather(*waiting)) == {"k:revoked"}
+    assert loader.calls == 2  # one fresh lookup for all the waiters, not one each
+    assert await cache.get("k") == "k:revoked"
+
+
+async def test_drain_waits_for_a_forgotten_lookup_too() -> None:
+    loader = Loader(delay=0.05)
+    cache = RefreshingCache(loader, ttl=10)
+    pending = asyncio.ensure_future(cache.get("k"))
+    await asyncio.sleep(0.01)
+    cache.forget("k")
+    forgotten = set(cache._tasks)
+    await cache.drain()
+    assert forgotten and all(task.done() for task in forgotten)
+    await pending
+    await cache.drain()

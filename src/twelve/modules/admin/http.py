@@ -1,23 +1,52 @@
-"""The admin API under `/admin/v1`, guarded by the admin key (never a customer's key)."""
+"""The admin API under `/admin/v1`, guarded by the admin key (never a customer's key).
+
+Bodies follow the rule of every JSON route: parsed as JSON whatever the Content-Type says (or
+lacks), and a body that is not a JSON object is a 400. Customers are addressed by id or name.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.security.utils import get_authorization_scheme_param
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from twelve.kernel.errors import AuthenticationFailed, NotFound
+from twelve.kernel.errors import AuthenticationFailed, InvalidRequest
+from twelve.kernel.http_errors import from_validation_error
 from twelve.modules.admin.adapters.admin_key import AdminKeySource
 from twelve.modules.admin.service import Administration
 from twelve.modules.credits.api import CreateCustomer, Customer
 from twelve.modules.gateway.api import ApiKey, CreateApiKey, IssuedApiKey
 
+M = TypeVar("M", bound=BaseModel)
+
 
 class ListOf(BaseModel):
     object: str = "list"
     data: list[Any]
+
+
+async def read_command(request: Request, model: type[M]) -> M:
+    """The body as `model`: JSON whatever the Content-Type, an object, valid; else a 400."""
+    raw = await request.body()
+    if not raw.strip():
+        raise InvalidRequest("The request body is empty; send a JSON object.")
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0] if exc.error_count() else None
+        if first is not None and first["type"] == "json_invalid":
+            raise InvalidRequest("We could not parse the JSON body of your request.") from None
+        if first is not None and first["type"] == "model_type" and not first["loc"]:
+            raise InvalidRequest("The request body must be a JSON object.") from None
+        raise from_validation_error(exc) from None
+
+
+def _body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI `requestBody` of a route that reads its body itself."""
+    schema = {"application/json": {"schema": model.model_json_schema()}}
+    return {"requestBody": {"required": True, "content": schema}}
 
 
 def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
@@ -31,31 +60,41 @@ def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
 
     router = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Depends(require_admin)])
 
-    @router.post("/customers", status_code=201)
-    async def create_customer(command: CreateCustomer) -> Customer:
-        return await admin.customers.create_customer(command)
+    @router.post("/customers", status_code=201, openapi_extra=_body(CreateCustomer))
+    async def create_customer(request: Request) -> Customer:
+        return await admin.create_customer((await read_command(request, CreateCustomer)).name)
 
     @router.get("/customers")
     async def list_customers() -> ListOf:
-        return ListOf(data=await admin.customers.list_customers())
+        return ListOf(data=await admin.list_customers())
 
-    @router.get("/customers/{customer_id}")
-    async def get_customer(customer_id: str) -> Customer:
-        customer = await admin.customers.get_customer(customer_id)
-        if customer is None:
-            raise NotFound(f"No such customer: {customer_id!r}.", param="customer_id")
-        return customer
+    @router.get("/customers/{customer}", description="A customer by id or by name.")
+    async def get_customer(customer: str) -> Customer:
+        return await admin.customer(customer, "customer")
 
-    @router.post("/keys", status_code=201)
-    async def create_key(command: CreateApiKey) -> IssuedApiKey:
-        return await admin.keys.create_key(command)
+    @router.post(
+        "/keys",
+        status_code=201,
+        openapi_extra=_body(CreateApiKey),
+        description="`customer_id` may be the customer's id or name.",
+    )
+    async def create_key(request: Request) -> IssuedApiKey:
+        return await admin.create_key(await read_command(request, CreateApiKey))
 
     @router.get("/keys")
-    async def list_keys(customer_id: str | None = None) -> ListOf:
-        return ListOf(data=await admin.list_keys(customer_id))
+    async def list_keys(
+        customer_id: Annotated[
+            str | None, Query(description="Only this customer's keys (its id or name).")
+        ] = None,
+    ) -> ListOf:
+        return ListOf(data=await admin.list_keys(customer_id, "customer_id"))
+
+    @router.get("/keys/{key_id}")
+    async def get_key(key_id: str) -> ApiKey:
+        return await admin.key(key_id, "key_id")
 
     @router.delete("/keys/{key_id}")
     async def revoke_key(key_id: str) -> ApiKey:
-        return await admin.revoke_key(key_id)
+        return await admin.revoke_key(key_id, "key_id")
 
     return router

@@ -1,35 +1,85 @@
-"""Admin commands over other modules' public APIs: customers (credits) and keys (gateway)."""
+"""Admin commands over other modules' public APIs: customers (credits) and keys (gateway).
+
+The admin API and the CLI both go through here, so they behave the same: a customer is addressed
+by id or by name everywhere (an unknown one is a 404), a key's model allow-list may name only
+configured models, and an identifier with control characters is a 400 naming the field before any
+database sees it.
+"""
 
 from __future__ import annotations
 
-from twelve.kernel.errors import NotFound
+from twelve.kernel.errors import InvalidRequest, NotFound
+from twelve.kernel.text import MESSAGE, has_control_characters
 from twelve.modules.credits.api import CreateCustomer, Customer, CustomersService
 from twelve.modules.gateway.api import ApiKey, CreateApiKey, IssuedApiKey, KeysService
+from twelve.modules.models.api import ModelsService
+
+
+def printable(value: str, param: str) -> str:
+    """`value`, or a 400 naming `param` when it holds control characters."""
+    if has_control_characters(value):
+        raise InvalidRequest(f"Invalid value for '{param}': {MESSAGE}.", param=param)
+    return value
 
 
 class Administration:
-    def __init__(self, customers: CustomersService, keys: KeysService) -> None:
+    def __init__(
+        self, customers: CustomersService, keys: KeysService, models: ModelsService
+    ) -> None:
         self.customers = customers
         self.keys = keys
+        self.models = models
 
     async def create_customer(self, name: str) -> Customer:
+        """Raises pydantic's `ValidationError` for a name that is not acceptable."""
         return await self.customers.create_customer(CreateCustomer(name=name))
+
+    async def list_customers(self) -> list[Customer]:
+        return await self.customers.list_customers()
+
+    async def customer(self, ref: str, param: str = "customer") -> Customer:
+        """The customer whose id, or else whose name, is `ref`; `NotFound` naming `param`."""
+        printable(ref, param)
+        found = await self.customers.get_customer(ref) or await self.customers.find_customer(ref)
+        if found is None:
+            raise NotFound(f"No such customer: {ref!r} (neither an id nor a name).", param=param)
+        return found
+
+    async def create_key(self, command: CreateApiKey) -> IssuedApiKey:
+        """A key for the customer `command.customer_id` names (by id or name)."""
+        customer = await self.customer(command.customer_id, "customer_id")
+        if command.models:
+            await self._check_models(command.models)
+        return await self.keys.create_key(command.model_copy(update={"customer_id": customer.id}))
 
     async def create_key_for(
         self, customer: str, name: str = "default", models: list[str] | None = None
     ) -> IssuedApiKey:
-        """A key for a customer given by id or by name (the CLI takes names)."""
-        found = await self.customers.get_customer(customer) or await self.customers.find_customer(
-            customer
-        )
+        return await self.create_key(CreateApiKey(customer_id=customer, name=name, models=models))
+
+    async def list_keys(self, customer: str | None = None, param: str = "customer") -> list[ApiKey]:
+        if customer is None:
+            return await self.keys.list_keys(None)
+        return await self.keys.list_keys((await self.customer(customer, param)).id)
+
+    async def key(self, key_id: str, param: str = "id") -> ApiKey:
+        printable(key_id, param)
+        found = next((k for k in await self.keys.list_keys(None) if k.id == key_id), None)
         if found is None:
-            raise NotFound(f"No such customer: {customer!r}.", param="customer")
-        return await self.keys.create_key(
-            CreateApiKey(customer_id=found.id, name=name, models=models)
-        )
+            raise NotFound(f"No such API key: {key_id!r}.", param=param)
+        return found
 
-    async def list_keys(self, customer_id: str | None = None) -> list[ApiKey]:
-        return await self.keys.list_keys(customer_id)
+    async def revoke_key(self, key_id: str, param: str = "id") -> ApiKey:
+        return await self.keys.revoke_key(printable(key_id, param))
 
-    async def revoke_key(self, key_id: str) -> ApiKey:
-        return await self.keys.revoke_key(key_id)
+    async def _check_models(self, names: list[str]) -> None:
+        known = {card.id for card in await self.models.list_models()}
+        unknown = sorted(set(names) - known)
+        if unknown:
+            listed = ", ".join(repr(n) for n in unknown)
+            raise InvalidRequest(
+                f"`models` names no configured model: {listed}. Configured: "
+                f"{', '.join(sorted(known)) or 'none'}.",
+                param="models",
+                code="model_not_found",
+            )

@@ -7,13 +7,20 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from twelve.kernel.text import PrintableStr
+
 __all__ = ["CreateCustomer", "Customer", "CustomersService"]
 
 
 class CreateCustomer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, pattern=r"^\S(.*\S)?$")
+    name: PrintableStr = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^\S(.*\S)?$",
+        description="Unique; no leading or trailing spaces, no control characters.",
+    )
 
 
 class Customer(BaseModel):

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from twelve.kernel.db import Database
 from twelve.kernel.errors import Conflict
+from twelve.kernel.text import has_control_characters
 from twelve.modules.credits.adapters.tables import customers
 from twelve.modules.credits.api import CreateCustomer, Customer
 
@@ -36,17 +37,19 @@ class CreditsService:
         return customer
 
     async def get_customer(self, customer_id: str) -> Customer | None:
-        return await self._one(customers.c.id == customer_id)
+        return await self._one(customers.c.id == customer_id, customer_id)
 
     async def find_customer(self, name: str) -> Customer | None:
-        return await self._one(customers.c.name == name)
+        return await self._one(customers.c.name == name, name)
 
     async def list_customers(self) -> list[Customer]:
         async with self._db.read() as conn:
             rows = (await conn.execute(select(customers).order_by(customers.c.created_at))).all()
         return [_customer(r._mapping) for r in rows]
 
-    async def _one(self, where: object) -> Customer | None:
+    async def _one(self, where: object, value: str) -> Customer | None:
+        if has_control_characters(value):
+            return None  # matches nothing, and NUL would be an error on PostgreSQL
         async with self._db.read() as conn:
             row = (await conn.execute(select(customers).where(where))).first()  # type: ignore[arg-type]
         return _customer(row._mapping) if row else None

@@ -6,16 +6,21 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from twelve.kernel.text import PrintableStr
+
 __all__ = ["ApiKey", "CreateApiKey", "IssuedApiKey", "KeysService", "Principal"]
 
 
 class CreateApiKey(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    customer_id: str = Field(min_length=1)
-    name: str = Field(default="default", min_length=1, max_length=200)
-    models: list[str] | None = Field(
-        default=None, description="Allow-list of model names; null or absent allows every model."
+    customer_id: PrintableStr = Field(
+        min_length=1, max_length=200, description="The customer's id or name."
+    )
+    name: PrintableStr = Field(default="default", min_length=1, max_length=200)
+    models: list[PrintableStr] | None = Field(
+        default=None,
+        description="Allow-list of configured model names; null or absent allows every model.",
     )
 
 

@@ -4,6 +4,9 @@ An entry answers for `ttl` seconds, so a revocation made in another process take
 `ttl`. Past half its life an entry is refreshed in the background while it keeps answering, so
 steady traffic never waits on the database; a missing or expired entry is looked up once however
 many requests want it at the same moment.
+
+`forget` (a revocation in this process) wins over a lookup already under way: the lookup's answer
+is neither cached nor given to the requests waiting on it; they look the key up again.
 """
 
 from __future__ import annotations
@@ -11,11 +14,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from cachetools import LRUCache
 
 V = TypeVar("V")
+
+
+@dataclass(eq=False)
+class _Flight(Generic[V]):
+    """One lookup under way, and whether a `forget` has made its answer stale."""
+
+    future: asyncio.Future[V]
+    started: float
+    stale: bool = field(default=False)
 
 
 class RefreshingCache(Generic[V]):
@@ -25,8 +38,9 @@ class RefreshingCache(Generic[V]):
         self._load = load
         self._ttl = ttl
         self._entries: LRUCache[str, tuple[V, float]] = LRUCache(maxsize=maxsize)
-        self._inflight: dict[str, asyncio.Future[V]] = {}
-        self._forgotten_in_flight: set[str] = set()
+        self._inflight: dict[str, _Flight[V]] = {}
+        # Every lookup task still running, forgotten ones included, for `drain`.
+        self._tasks: set[asyncio.Future[V]] = set()
 
     async def get(self, key: str) -> V:
         entry = self._entries.get(key)
@@ -38,36 +52,43 @@ class RefreshingCache(Generic[V]):
                 if age >= self._ttl / 2 and key not in self._inflight:
                     self._start(key)
                 return value
-        future = self._inflight.get(key) or self._start(key)
-        return await asyncio.shield(future)
+        flight = self._inflight.get(key) or self._start(key)
+        value = await asyncio.shield(flight.future)
+        if flight.stale:
+            # Forgotten while we waited: the answer may predate a revocation. The fresh lookup
+            # started after the forget, so its answer is current; it is not retried again.
+            fresh = self._inflight.get(key) or self._start(key)
+            return await asyncio.shield(fresh.future)
+        return value
 
     async def drain(self, grace_seconds: float = 5.0) -> None:
         """Let lookups under way finish (at shutdown, before their database goes away)."""
-        pending = list(self._inflight.values())
+        pending = list(self._tasks)
         if pending:
             _, late = await asyncio.wait(pending, timeout=grace_seconds)
             for task in late:
                 task.cancel()
 
     def forget(self, key: str) -> None:
-        """Drop `key` now; a lookup already under way for it will not be cached."""
+        """Drop `key` now; a lookup already under way for it is neither cached nor believed."""
         self._entries.pop(key, None)
-        if key in self._inflight:
-            self._forgotten_in_flight.add(key)
+        flight = self._inflight.pop(key, None)
+        if flight is not None:
+            flight.stale = True
 
-    def _start(self, key: str) -> asyncio.Future[V]:
-        started = time.monotonic()
-        task = asyncio.ensure_future(self._load(key))
-        self._inflight[key] = task
+    def _start(self, key: str) -> _Flight[V]:
+        flight: _Flight[V] = _Flight(asyncio.ensure_future(self._load(key)), time.monotonic())
+        self._inflight[key] = flight
+        self._tasks.add(flight.future)
 
         def done(finished: asyncio.Future[V]) -> None:
-            self._inflight.pop(key, None)
-            if key in self._forgotten_in_flight:
-                self._forgotten_in_flight.discard(key)
+            self._tasks.discard(finished)
+            if self._inflight.get(key) is flight:
+                del self._inflight[key]
+            if flight.stale or finished.cancelled() or finished.exception() is not None:
                 return
-            if not finished.cancelled() and finished.exception() is None:
-                # Stamped with when the lookup began: a revocation racing it is not outlived.
-                self._entries[key] = (finished.result(), started)
+            # Stamped with when the lookup began: a revocation racing it is not outlived.
+            self._entries[key] = (finished.result(), flight.started)
 
-        task.add_done_callback(done)
-        return task
+        flight.future.add_done_callback(done)
+        return flight

@@ -1,14 +1,20 @@
 """API keys: issue, list, revoke, and authenticate with a short-lived cache.
 
-A key is `tw-` followed by 256 random bits. Only its SHA-256 is stored: the keys are random, so a
-fast hash is as safe as a slow one and keeps authentication off the hot path's CPU budget.
+A key is `tw-`, 256 random bits and a checksum (`key_format.py`). Only its SHA-256 is stored: the
+keys are random, so a fast hash is as safe as a slow one and keeps authentication off the hot
+path's CPU budget. A key whose checksum fails is refused before any hashing or lookup.
 Lookups are cached for `cache_seconds` (hits and misses alike; see `key_cache.py`), so the hot path
-does not wait on the database; a revocation in this process drops the entry at once, and other
-processes see it when their entry expires.
+does not wait on the database; a revocation in this process drops the entry at once (even for a
+lookup under way), and other processes see it when their entry expires.
+
+Keys issued before the checksum ("legacy") keep working: their hashes are read once into memory
+(no new ones can be issued, so the set only shrinks), and a legacy-shaped key whose hash is not
+there is refused without a lookup, exactly like a bad checksum.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import time
@@ -18,17 +24,14 @@ from sqlalchemy.engine import RowMapping
 
 from twelve.kernel.db import Database
 from twelve.kernel.errors import InvalidRequest, NotFound
+from twelve.kernel.text import has_control_characters
 from twelve.modules.credits.api import CustomersService
 from twelve.modules.gateway.adapters.tables import api_keys
 from twelve.modules.gateway.api import ApiKey, CreateApiKey, IssuedApiKey, Principal
 from twelve.modules.gateway.key_cache import RefreshingCache
+from twelve.modules.gateway.key_format import KeyShape, new_key, shape
 
-KEY_PREFIX = "tw-"
 _SHOWN_CHARS = 10
-
-
-def new_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
 def hash_key(key: str) -> str:
@@ -44,6 +47,8 @@ class KeyRegistry:
         self._cache: RefreshingCache[Principal | None] = RefreshingCache(
             self._lookup, ttl=cache_seconds
         )
+        self._legacy: frozenset[str] | None = None
+        self._legacy_lock = asyncio.Lock()
 
     async def create_key(self, command: CreateApiKey) -> IssuedApiKey:
         if await self._customers.get_customer(command.customer_id) is None:
@@ -63,12 +68,17 @@ class KeyRegistry:
             created_at=int(time.time()),
             key=key,
         )
-        row = issued.model_dump(exclude={"key"}) | {"key_hash": hash_key(key)}
+        row = issued.model_dump(exclude={"key"}) | {
+            "key_hash": hash_key(key),
+            "format": KeyShape.CHECKSUMMED.value,
+        }
         async with self._db.write() as conn:
             await conn.execute(insert(api_keys).values(**row))
         return issued
 
     async def list_keys(self, customer_id: str | None = None) -> list[ApiKey]:
+        if customer_id is not None and has_control_characters(customer_id):
+            return []  # matches nothing, and NUL would be an error on PostgreSQL
         query = select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id)
         if customer_id is not None:
             query = query.where(api_keys.c.customer_id == customer_id)
@@ -77,26 +87,47 @@ class KeyRegistry:
         return [_api_key(r._mapping) for r in rows]
 
     async def revoke_key(self, key_id: str) -> ApiKey:
-        now = int(time.time())
+        # An id with control characters matches nothing (and NUL is an error on PostgreSQL).
+        row = None if has_control_characters(key_id) else await self._revoke(key_id)
+        if row is None:
+            raise NotFound(f"No such API key: {key_id!r}.", param="id")
+        self._cache.forget(row["key_hash"])
+        return _api_key(row)
+
+    async def _revoke(self, key_id: str) -> RowMapping | None:
         async with self._db.write() as conn:
             await conn.execute(
                 update(api_keys)
                 .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=now)
+                .values(revoked_at=int(time.time()))
             )
             row = (await conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
-        if row is None:
-            raise NotFound(f"No such API key: {key_id!r}.", param="id")
-        self._cache.forget(row._mapping["key_hash"])
-        return _api_key(row._mapping)
+        return row._mapping if row is not None else None
 
     async def close(self) -> None:
         await self._cache.drain()
 
     async def authenticate(self, key: str) -> Principal | None:
-        if not key.startswith(KEY_PREFIX):
+        found = shape(key)
+        if found is KeyShape.INVALID:
             return None
-        return await self._cache.get(hash_key(key))
+        digest = hash_key(key)
+        if found is KeyShape.LEGACY and digest not in await self._legacy_hashes():
+            return None
+        return await self._cache.get(digest)
+
+    async def _legacy_hashes(self) -> frozenset[str]:
+        """The hashes of keys issued before the checksum, read once (none can be added)."""
+        if self._legacy is None:
+            async with self._legacy_lock:
+                if self._legacy is None:
+                    query = select(api_keys.c.key_hash).where(
+                        api_keys.c.format == KeyShape.LEGACY.value,
+                        api_keys.c.revoked_at.is_(None),
+                    )
+                    async with self._db.read() as conn:
+                        self._legacy = frozenset((await conn.execute(query)).scalars())
+        return self._legacy
 
     async def _lookup(self, digest: str) -> Principal | None:
         async with self._db.read() as conn:

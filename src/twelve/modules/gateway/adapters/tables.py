@@ -17,4 +17,6 @@ api_keys = Table(
     Column("models", JSON, nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("revoked_at", BigInteger, nullable=True),
+    # "checksummed" (today's format) or "legacy" (issued before the checksum; see key_format.py).
+    Column("format", String(16), nullable=False, server_default="legacy"),
 )

@@ -1,0 +1,254 @@
+"""The administration commands of `twelve`: customers, keys and the admin key, from a shell.
+
+They work with or without a running server, on the data directory (or database) the server uses:
+settings come from the same `TWELVE_*` variables. Results print as a table on a terminal and as
+JSON (`--json`, or whenever stdout is piped) for scripts. Every failure is one line on stderr and
+exit status 1 (2 for configuration errors), never a traceback.
+
+Only typer is imported at module level: the web stack, SQLAlchemy and the wiring load inside the
+commands, so `twelve --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
+
+import typer
+from typer.core import TyperArgument, TyperCommand
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+    from twelve.app.settings import Settings
+    from twelve.modules.admin.service import Administration
+
+T = TypeVar("T")
+_HELP = {"help_option_names": ["-h", "--help"]}
+
+CustomerArg = Annotated[str, typer.Argument(help="Its id or name.", metavar="CUSTOMER")]
+KeyIdArg = Annotated[str, typer.Argument(help="The key's id (key_...).", metavar="KEY_ID")]
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="The data directory the server uses (default: TWELVE_DATA_DIR, else ./data).",
+        metavar="DIR",
+    ),
+]
+JsonFlag = Annotated[
+    bool, typer.Option("--json", help="Print JSON (as the admin API returns) instead of a table.")
+]
+
+
+class _Command(TyperCommand):
+    """A command whose help shows an argument as `CUSTOMER`, not `CUSTOMER <str>`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if isinstance(param, TyperArgument):
+                param.display_type_rich = _no_type  # type: ignore[method-assign]
+
+
+def _no_type(ctx: Any) -> None:  # the signature of TyperArgument.display_type_rich
+    return None
+
+
+def register(cli: typer.Typer) -> None:
+    """Add the `customers`, `keys` and `admin-key` command groups to the root `twelve` command.
+
+    Also makes help plain click text for every command (typer applies the root's mode to all):
+    rich's boxes label every flag `<bool>` and every option `<str>`, and importing rich costs
+    start-up time.
+    """
+    cli.rich_markup_mode = None
+    cli.add_typer(_customers(), name="customers")
+    cli.add_typer(_keys(), name="keys")
+    cli.add_typer(_admin_key(), name="admin-key")
+
+
+def _group(help_text: str) -> typer.Typer:
+    return typer.Typer(no_args_is_help=True, context_settings=_HELP, help=help_text)
+
+
+def _customers() -> typer.Typer:
+    group = _group("Customers: the accounts keys belong to.")
+
+    @group.command("create", cls=_Command)
+    def create(
+        name: Annotated[str, typer.Argument(help="A unique name, e.g. acme.", metavar="NAME")],
+        as_json: JsonFlag = False,
+        data_dir: DataDirOption = None,
+    ) -> None:
+        """Create a customer."""
+
+        _print(_run(lambda admin: admin.create_customer(name), data_dir), as_json)
+
+    @group.command("list", cls=_Command)
+    def list_(as_json: JsonFlag = False, data_dir: DataDirOption = None) -> None:
+        """List every customer, oldest first."""
+        _print(_run(lambda admin: admin.list_customers(), data_dir), as_json)
+
+    @group.command("show", cls=_Command)
+    def show(
+        customer: CustomerArg, as_json: JsonFlag = False, data_dir: DataDirOption = None
+    ) -> None:
+        """Show one customer."""
+        _print(_run(lambda admin: admin.customer(customer), data_dir), as_json)
+
+    return group
+
+
+def _keys() -> typer.Typer:
+    group = _group("API keys (tw-...) for customers.")
+
+    @group.command("create", cls=_Command)
+    def create(
+        customer: Annotated[
+            str, typer.Option(help="The customer's id or name.", metavar="CUSTOMER")
+        ],
+        name: Annotated[
+            str, typer.Option(help="A label for the key.", metavar="LABEL")
+        ] = "default",
+        model: Annotated[
+            list[str] | None,
+            typer.Option(
+                help="Allow only this configured model (repeat for more); default: every model.",
+                metavar="MODEL",
+            ),
+        ] = None,
+        as_json: JsonFlag = False,
+        data_dir: DataDirOption = None,
+    ) -> None:
+        """Issue an API key. The full key is printed now and never again."""
+
+        _print(
+            _run(lambda admin: admin.create_key_for(customer, name, model or None), data_dir),
+            as_json,
+        )
+
+    @group.command("list", cls=_Command)
+    def list_(
+        customer: Annotated[
+            str | None,
+            typer.Option(help="Only this customer's keys (id or name).", metavar="CUSTOMER"),
+        ] = None,
+        as_json: JsonFlag = False,
+        data_dir: DataDirOption = None,
+    ) -> None:
+        """List keys (never the keys themselves: their first characters)."""
+        _print(_run(lambda admin: admin.list_keys(customer), data_dir), as_json)
+
+    @group.command("show", cls=_Command)
+    def show(key_id: KeyIdArg, as_json: JsonFlag = False, data_dir: DataDirOption = None) -> None:
+        """Show one key."""
+        _print(_run(lambda admin: admin.key(key_id), data_dir), as_json)
+
+    @group.command("revoke", cls=_Command)
+    def revoke(key_id: KeyIdArg, as_json: JsonFlag = False, data_dir: DataDirOption = None) -> None:
+        """Revoke a key: it stops working within the key cache's lifetime (a second)."""
+        _print(_run(lambda admin: admin.revoke_key(key_id), data_dir), as_json)
+
+    return group
+
+
+def _admin_key() -> typer.Typer:
+    group = _group("The admin API's key (admin.key).")
+
+    @group.command("rotate", cls=_Command)
+    def rotate(as_json: JsonFlag = False, data_dir: DataDirOption = None) -> None:
+        """Replace the admin key in the data directory with a new one and print it, once.
+
+        A running server takes the new key at its next admin request: no restart. The old key
+        stops working at that moment.
+        """
+        from twelve.modules.admin.adapters.admin_key import rotate_admin_key
+
+        settings = _settings(data_dir)
+        if settings.admin_key is not None:
+            _fail(
+                "TWELVE_ADMIN_KEY is set, and the server uses it rather than admin.key: "
+                "change the variable (and restart) instead",
+                1,
+            )
+        key, path = rotate_admin_key(settings.data_dir)
+        if as_json or not sys.stdout.isatty():
+            typer.echo(json.dumps({"key": key, "path": str(path)}))
+            return
+        typer.echo(f"new admin key (shown once, kept in {path}):\n    {key}")
+
+    return group
+
+
+def _settings(data_dir: Path | None) -> Settings:
+    from pydantic import ValidationError
+
+    from twelve.app.settings import Settings
+
+    try:
+        return Settings(data_dir=data_dir) if data_dir is not None else Settings()
+    except ValidationError as exc:
+        _fail_validation(exc, 2, prefix="configuration error: ")
+
+
+def _run(action: Callable[[Administration], Awaitable[T]], data_dir: Path | None) -> T:
+    """Run `action` against the administration this process's settings describe."""
+    from pydantic import ValidationError
+
+    from twelve.app.bootstrap import build
+    from twelve.kernel.config_file import ConfigFileError
+    from twelve.kernel.errors import TwelveError
+
+    settings = _settings(data_dir)
+    if settings.database_url is None and not settings.data_dir.exists():
+        typer.echo(
+            f"twelve: {settings.data_dir.resolve()} does not exist: starting a new, empty data "
+            "directory (set TWELVE_DATA_DIR to the one the server uses)",
+            err=True,
+        )
+
+    async def main() -> T:
+        container = build(settings)
+        await container.start()
+        try:
+            return await action(container.administration())
+        finally:
+            await container.stop()
+
+    try:
+        return asyncio.run(main())
+    except TwelveError as exc:
+        _fail(exc.message, 1)
+    except ValidationError as exc:
+        _fail_validation(exc, 1)
+    except ConfigFileError as exc:
+        _fail(f"configuration error: {exc}", 2)
+    except OSError as exc:
+        _fail(f"{exc.strerror or exc}: {exc.filename or settings.data_dir}", 1)
+    except Exception as exc:  # a database that refuses us, say: one line, not a traceback
+        _fail(f"{type(exc).__name__}: {exc}".splitlines()[0], 1)
+
+
+def _print(value: Any, as_json: bool) -> None:
+    from twelve.app.cli_output import emit
+
+    data = [v.model_dump() for v in value] if isinstance(value, list) else value.model_dump()
+    emit(data, as_json=as_json)
+
+
+def _fail_validation(exc: ValidationError, status: int, prefix: str = "") -> NoReturn:
+    problems = [
+        f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}"
+        for e in exc.errors(include_url=False)
+    ]
+    _fail(prefix + "; ".join(problems), status)
+
+
+def _fail(message: str, status: int) -> NoReturn:
+    typer.echo(f"twelve: {message}", err=True)
+    raise typer.Exit(status)
