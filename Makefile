@@ -26,8 +26,11 @@ $(RUNTIME): pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(RUNTIME)
 
+# Debian's chromium drives the browser tests (Playwright with executable_path; no browser download).
 $(DEV): $(RUNTIME) requirements-dev.lock
 	$(PY) -m pip install --quiet -r requirements-dev.lock
+	command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; } \
+		|| echo "make: could not install chromium; the browser tests will be skipped" >&2
 	touch $(DEV)
 
 setup-runtime: $(RUNTIME)

@@ -297,7 +297,8 @@ def test_a_wrong_internal_key_is_503_for_clients_not_their_401(
     workers.start()
     try:
         edge_env |= {f"TWELVE_{m.upper()}_URL": workers.base_url for m in modules}
-        edge = TwelveServer(edge_env, tmp_path / "edge.log")
+        # Not ready by design: /readyz reports the refused key, so wait for /healthz.
+        edge = TwelveServer(edge_env, tmp_path / "edge.log", ready_path="/healthz")
         edge.start()
         try:
             with httpx.Client(base_url=edge.base_url, timeout=30) as client:

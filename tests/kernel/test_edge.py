@@ -16,7 +16,7 @@ from starlette.types import Message
 from twelve.kernel.edge import EdgeMiddleware
 from twelve.kernel.http_errors import install_error_handlers
 from twelve.kernel.json_body import read_json_object
-from twelve.kernel.telemetry.logging import setup_logging
+from twelve.kernel.telemetry.logging import setup_logging, shutdown_logging
 from twelve.kernel.telemetry.tracing import setup_tracing
 
 LIMIT = 1024
@@ -57,6 +57,7 @@ def counted(name: str, **labels: str) -> float:
 async def test_a_500_carries_the_request_id_and_is_logged_once(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    shutdown_logging()  # earlier tests' queued lines go to their own stream
     setup_logging("INFO")
     setup_tracing()
     before = counted("twelve_errors_total", kind="server_error")
@@ -67,6 +68,7 @@ async def test_a_500_carries_the_request_id_and_is_logged_once(
     assert response.headers["x-request-id"] == "req-boom-1"
     assert response.json()["error"]["type"] == "server_error"
     assert "secret detail" not in response.text and "Traceback" not in response.text
+    shutdown_logging()  # the writer thread writes in batches: drain it first
     lines = logged(capsys.readouterr().err)
     failures = [line for line in lines if line["event"] == "unhandled_error"]
     assert len(failures) == 1
@@ -111,10 +113,12 @@ async def test_an_over_limit_chunked_body_is_413_on_every_route(path: str) -> No
 async def test_a_client_gone_while_sending_its_body_is_a_499_not_a_500(
     path: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    shutdown_logging()  # earlier tests' queued lines go to their own stream
     setup_logging("INFO")
     before = counted("twelve_errors_total", kind="client_disconnect")
     server_errors = counted("twelve_errors_total", kind="server_error")
     await call(path, [{"type": "http.request", "body": b'{"name": ', "more_body": True}])
+    shutdown_logging()  # the writer thread writes in batches: drain it first
     lines = logged(capsys.readouterr().err)
     assert not [line for line in lines if line["event"] == "unhandled_error"]
     assert [line["status"] for line in lines if line["event"] == "request"] == [499]

@@ -182,3 +182,16 @@ async def test_alembic_is_quiet_unless_the_level_is_debug(
         line for line in _lines(stream) if orjson.loads(line)["logger"].startswith("alembic")
     ]
     assert bool(alembic) is chatter, alembic
+
+
+def test_after_shutdown_lines_are_written_at_once_and_nothing_piles_up(
+    stream: RecordingStream,
+) -> None:
+    setup_logging("INFO", stream=stream)
+    shutdown_logging()
+    get_logger("twelve.test").info("late structlog line")
+    logging.getLogger("late.stdlib").warning("late stdlib line")
+    assert telemetry_logging.QUEUE.empty()
+    events = [orjson.loads(line)["event"] for line in stream.getvalue().splitlines()]
+    assert events == ["late structlog line", "late stdlib line"]
+    assert stream.writers == {threading.current_thread().name}

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestServer
 from twelve.kernel.errors import UpstreamError
 from twelve.kernel.http_client import HttpClient
 from twelve.kernel.rpc import ModuleUnavailable, RpcClient, RpcDeadlines
-from twelve.kernel.telemetry.logging import setup_logging
+from twelve.kernel.telemetry.logging import setup_logging, shutdown_logging
 
 hits: dict[str, int] = {}
 
@@ -102,6 +102,7 @@ def test_deadlines_are_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
 async def test_a_refused_internal_key_is_503_for_clients_and_logged_once(
     server: TestServer, http: HttpClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    shutdown_logging()  # earlier tests' queued lines go to their own stream
     setup_logging("INFO")
     rpc = client(server, http)
     for _ in range(3):
@@ -110,6 +111,7 @@ async def test_a_refused_internal_key_is_503_for_clients_and_logged_once(
         assert raised.value.status == 503 and raised.value.code == "module_unavailable"
     with pytest.raises(ModuleUnavailable):
         await anext(rpc.stream("refuses", {}))
+    shutdown_logging()  # the writer thread writes in batches: drain it first
     err = capsys.readouterr().err
     assert err.count("module_unavailable") == 1 and "TWELVE_INTERNAL_KEY" in err
 

@@ -54,10 +54,10 @@ class LogWriter:
 
     def _run(self) -> None:
         while not self._stopping.wait(INTERVAL):
-            self._drain()
-        self._drain()
+            self.drain()
+        self.drain()
 
-    def _drain(self) -> None:
+    def drain(self) -> None:
         lines: list[str] = []
         while True:
             try:
@@ -68,7 +68,7 @@ class LogWriter:
                 lines.append(self._line(item))
             except Exception as exc:  # a bad event must not stop the writer
                 lines.append(f"log event could not be rendered: {exc!r}")
-        if lines:
+        if lines and not getattr(self._stream, "closed", False):
             try:
                 self._stream.write("\n".join(lines) + "\n")
                 self._stream.flush()

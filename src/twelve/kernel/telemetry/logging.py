@@ -36,6 +36,15 @@ QUIET_BELOW_DEBUG = ("alembic",)
 _CONTEXT = "twelve_context"  # a foreign record's caller context, captured before the queue
 
 _writer: LogWriter | None = None
+# After `shutdown_logging`, the last writer writes each line at once (nothing else would drain
+# the queue, and it must not grow while a process winds down or between set-ups).
+_retired: LogWriter | None = None
+
+
+def _deliver(item: Any) -> None:
+    QUEUE.put(item)
+    if _writer is None and _retired is not None:
+        _retired.drain()
 
 
 def _add_trace_id(_logger: Any, _name: str, event: EventDict) -> EventDict:
@@ -76,7 +85,7 @@ class _QueueLogger:
         self.name = name
 
     def _put(self, event: EventDict) -> None:
-        QUEUE.put(event)
+        _deliver(event)
 
     msg = debug = info = warning = warn = error = critical = exception = fatal = _put
 
@@ -87,6 +96,9 @@ def _queue_logger(*args: Any) -> _QueueLogger:
 
 class _DeferredQueueHandler(logging.handlers.QueueHandler):
     """Queues standard-library records with the caller's context, unformatted."""
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        _deliver(record)
 
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         context = structlog.contextvars.get_contextvars()
@@ -104,7 +116,7 @@ def setup_logging(level: str = "INFO", fmt: str = "json", *, stream: TextIO | No
     `level` is a standard level name; `fmt` is "json" (machines) or "console" (people).
     Calling it again replaces the previous set-up, after writing out what it had queued.
     """
-    global _writer
+    global _writer, _retired
     levels = logging.getLevelNamesMapping()
     if level.upper() not in levels:
         raise ValueError(f"unknown log level {level!r}")
@@ -140,7 +152,7 @@ def setup_logging(level: str = "INFO", fmt: str = "json", *, stream: TextIO | No
             *renderers(fmt, out),
         ],
     )
-    _writer = LogWriter(out, renderers(fmt, out), foreign)
+    _writer, _retired = LogWriter(out, renderers(fmt, out), foreign), None
     _flush_on_sigterm()
 
     root = logging.getLogger()
@@ -158,10 +170,11 @@ def setup_logging(level: str = "INFO", fmt: str = "json", *, stream: TextIO | No
 
 def shutdown_logging() -> None:
     """Write out every queued line and stop the writer thread (safe to call more than once)."""
-    global _writer
+    global _writer, _retired
     writer, _writer = _writer, None
     if writer is not None:
         writer.stop()
+        _retired = writer
 
 
 def _flush_then_terminate(signum: int, _frame: FrameType | None) -> None:
