@@ -65,7 +65,7 @@ bench: setup
 	$(PY) -m bench
 
 # An OpenAI-compatible echo server on 127.0.0.1:9100 (the `echo` model in config/twelve.yaml).
-demo-upstream: setup
+demo-upstream: setup-runtime
 	$(PY) -m tests.fakes.upstream --port 9100
 
 clean:
