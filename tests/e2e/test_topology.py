@@ -27,38 +27,38 @@ WORKER_MODULES = ("models", "chat", "completion", "embeddings")
 INTERNAL_KEY = "twinternal-e2e-" + secrets.token_urlsafe(16)
 
 
+def serve(
+    tmp_path_factory: pytest.TempPathFactory, name: str, env: dict[str, str]
+) -> Iterator[TwelveServer]:
+    """One process of the split deployment, with its own data dir and the internal key."""
+    root = tmp_path_factory.mktemp(name)
+    full = {"TWELVE_DATA_DIR": str(root / "data"), "TWELVE_INTERNAL_KEY": INTERNAL_KEY} | env
+    server = TwelveServer(full, root / "stderr.log")
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="module")
 def workers(
     twelve_config: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TwelveServer]:
-    root = tmp_path_factory.mktemp("workers")
-    env = server_env(twelve_config, root / "data") | {
-        "TWELVE_MODULES": ",".join(WORKER_MODULES),
-        "TWELVE_INTERNAL_KEY": INTERNAL_KEY,
-    }
-    server = TwelveServer(env, root / "stderr.log")
-    server.start()
-    yield server
-    server.stop()
+    data = tmp_path_factory.mktemp("workers-data")
+    env = server_env(twelve_config, data) | {"TWELVE_MODULES": ",".join(WORKER_MODULES)}
+    yield from serve(tmp_path_factory, "workers", env)
 
 
 @pytest.fixture(scope="module")
 def edge(
     workers: TwelveServer, admin_key: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TwelveServer]:
-    root = tmp_path_factory.mktemp("edge")
     env = {
-        "TWELVE_DATA_DIR": str(root / "data"),
         "TWELVE_MODULES": "gateway,admin,credits",
-        "TWELVE_INTERNAL_KEY": INTERNAL_KEY,
         "TWELVE_ADMIN_KEY": admin_key,
         "TWELVE_GATEWAY_RETRIES": "1",
         "TWELVE_GATEWAY_RETRY_BACKOFF_SECONDS": "0.01",
     } | {f"TWELVE_{m.upper()}_URL": workers.base_url for m in WORKER_MODULES}
-    server = TwelveServer(env, root / "stderr.log")
-    server.start()
-    yield server
-    server.stop()
+    yield from serve(tmp_path_factory, "edge", env)
 
 
 @pytest.fixture(scope="module")
@@ -160,20 +160,14 @@ def back_office(
     admin_key: str,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[TwelveServer]:
-    root = tmp_path_factory.mktemp("back-office")
     env = {
-        "TWELVE_DATA_DIR": str(root / "data"),
         "TWELVE_MODULES": "admin",
-        "TWELVE_INTERNAL_KEY": INTERNAL_KEY,
         "TWELVE_ADMIN_KEY": admin_key,
         "TWELVE_GATEWAY_URL": edge.base_url,
         "TWELVE_CREDITS_URL": edge.base_url,
         "TWELVE_MODELS_URL": workers.base_url,
     }
-    server = TwelveServer(env, root / "stderr.log")
-    server.start()
-    yield server
-    server.stop()
+    yield from serve(tmp_path_factory, "back-office", env)
 
 
 def test_admin_in_its_own_process_issues_and_revokes_keys_on_the_edge(
