@@ -47,7 +47,7 @@ def test_a_module_served_elsewhere_needs_its_url(tmp_path: Path) -> None:
 def test_a_worker_process_has_no_databases_and_no_public_api(tmp_path: Path) -> None:
     container = build(Settings(data_dir=tmp_path, modules="models,chat", internal_key=INTERNAL_KEY))
     assert container.databases == {}
-    assert container.gateway is None and container.admin is None
+    assert container.routers == [] and container.admin is None
     assert set(container.internal) == {"models", "chat"}
 
 

@@ -1,7 +1,10 @@
-"""Two processes instead of one: `--modules` splits the platform, and a client cannot tell.
+"""Several processes instead of one: `--modules` splits the platform, and a client cannot tell.
 
 `workers` serves models, chat, completion and embeddings; `edge` serves gateway, admin and credits
-and reaches the workers through their internal routes (TWELVE_<MODULE>_URL, TWELVE_INTERNAL_KEY).
+and reaches the workers through their internal routes (TWELVE_<MODULE>_URL, TWELVE_INTERNAL_KEY);
+`back_office` serves admin alone, reaching credits and the keys on the edge and models on the
+workers. Every cross-process call goes through clients and routes generated from each module's
+`api.py` Protocol.
 """
 
 from __future__ import annotations
@@ -24,38 +27,38 @@ WORKER_MODULES = ("models", "chat", "completion", "embeddings")
 INTERNAL_KEY = "twinternal-e2e-" + secrets.token_urlsafe(16)
 
 
+def serve(
+    tmp_path_factory: pytest.TempPathFactory, name: str, env: dict[str, str]
+) -> Iterator[TwelveServer]:
+    """One process of the split deployment, with its own data dir and the internal key."""
+    root = tmp_path_factory.mktemp(name)
+    full = {"TWELVE_DATA_DIR": str(root / "data"), "TWELVE_INTERNAL_KEY": INTERNAL_KEY} | env
+    server = TwelveServer(full, root / "stderr.log")
+    server.start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture(scope="module")
 def workers(
     twelve_config: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TwelveServer]:
-    root = tmp_path_factory.mktemp("workers")
-    env = server_env(twelve_config, root / "data") | {
-        "TWELVE_MODULES": ",".join(WORKER_MODULES),
-        "TWELVE_INTERNAL_KEY": INTERNAL_KEY,
-    }
-    server = TwelveServer(env, root / "stderr.log")
-    server.start()
-    yield server
-    server.stop()
+    data = tmp_path_factory.mktemp("workers-data")
+    env = server_env(twelve_config, data) | {"TWELVE_MODULES": ",".join(WORKER_MODULES)}
+    yield from serve(tmp_path_factory, "workers", env)
 
 
 @pytest.fixture(scope="module")
 def edge(
     workers: TwelveServer, admin_key: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TwelveServer]:
-    root = tmp_path_factory.mktemp("edge")
     env = {
-        "TWELVE_DATA_DIR": str(root / "data"),
         "TWELVE_MODULES": "gateway,admin,credits",
-        "TWELVE_INTERNAL_KEY": INTERNAL_KEY,
         "TWELVE_ADMIN_KEY": admin_key,
         "TWELVE_GATEWAY_RETRIES": "1",
         "TWELVE_GATEWAY_RETRY_BACKOFF_SECONDS": "0.01",
     } | {f"TWELVE_{m.upper()}_URL": workers.base_url for m in WORKER_MODULES}
-    server = TwelveServer(env, root / "stderr.log")
-    server.start()
-    yield server
-    server.stop()
+    yield from serve(tmp_path_factory, "edge", env)
 
 
 @pytest.fixture(scope="module")
@@ -148,3 +151,77 @@ def test_internal_routes_need_the_internal_key(workers: TwelveServer) -> None:
 def test_the_monolith_has_no_internal_routes(server: TwelveServer) -> None:
     url = f"{server.base_url}/internal/models/list_models"
     assert httpx.post(url, json={}, headers={"x-twelve-internal-key": ""}).status_code == 404
+
+
+@pytest.fixture(scope="module")
+def back_office(
+    workers: TwelveServer,
+    edge: TwelveServer,
+    admin_key: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[TwelveServer]:
+    env = {
+        "TWELVE_MODULES": "admin",
+        "TWELVE_ADMIN_KEY": admin_key,
+        "TWELVE_GATEWAY_URL": edge.base_url,
+        "TWELVE_CREDITS_URL": edge.base_url,
+        "TWELVE_MODELS_URL": workers.base_url,
+    }
+    yield from serve(tmp_path_factory, "back-office", env)
+
+
+def test_admin_in_its_own_process_issues_and_revokes_keys_on_the_edge(
+    back_office: TwelveServer, edge: TwelveServer, admin_key: str
+) -> None:
+    admin = {"Authorization": f"Bearer {admin_key}"}
+    with httpx.Client(base_url=f"{back_office.base_url}/admin/v1", headers=admin) as office:
+        customer = office.post("/customers", json={"name": "remote-office"})
+        assert customer.status_code == 201, customer.text
+        issued = office.post("/keys", json={"customer_id": "remote-office", "models": ["echo"]})
+        assert issued.status_code == 201, issued.text
+        # Errors raised by a port in another process reach the admin client as they were raised.
+        assert office.post("/keys", json={"customer_id": "nobody"}).status_code == 404
+        refused = office.post("/keys", json={"customer_id": "remote-office", "models": ["nope"]})
+        assert refused.status_code == 400
+        ready = httpx.get(f"{back_office.base_url}/readyz")
+        assert ready.json()["modules"] == {"gateway": "ok", "credits": "ok", "models": "ok"}
+
+        key = {"Authorization": f"Bearer {issued.json()['key']}"}
+        hello = {"model": "echo", "messages": [{"role": "user", "content": "office"}]}
+        chat = httpx.post(f"{edge.base_url}/v1/chat/completions", json=hello, headers=key)
+        assert chat.status_code == 200, chat.text
+        assert office.delete(f"/keys/{issued.json()['id']}").status_code == 200
+        # The keys port is the edge's own: the revocation is seen there at once.
+        chat = httpx.post(f"{edge.base_url}/v1/chat/completions", json=hello, headers=key)
+        assert chat.status_code == 401
+    edge.wait_for_log(path="/internal/gateway/create_key", status=200)
+
+
+def hops(server: TwelveServer, trace_id: str) -> list[str]:
+    """The internal routes `server` answered for one trace, in order."""
+    return [
+        r["path"]
+        for r in server.log_records()
+        if r.get("trace_id") == trace_id and str(r.get("path", "")).startswith("/internal/")
+    ]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_request_crosses_the_process_boundary_once_for_its_feature(
+    edge_api: httpx.Client, workers: TwelveServer, stream: bool
+) -> None:
+    trace_id = secrets.token_hex(16)
+    response = edge_api.post(
+        "/v1/chat/completions",
+        json={"model": "echo", "messages": [{"role": "user", "content": "hop"}], "stream": stream},
+        headers={"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"},
+    )
+    assert response.status_code == 200
+    feature = "/internal/chat/stream" if stream else "/internal/chat/complete"
+    workers.wait_for_log(path=feature, trace_id=trace_id)
+    seen = hops(workers, trace_id)
+    # One call for the feature; chat reaches models inside the workers, not through the edge.
+    # The routing plan is the one other hop today (the gateway's plan cache removes it).
+    assert seen.count(feature) == 1
+    assert set(seen) <= {feature, "/internal/models/plan"}
+    assert seen.count("/internal/models/plan") <= 1

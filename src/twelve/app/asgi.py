@@ -18,7 +18,6 @@ from twelve.kernel.telemetry.logging import setup_logging
 from twelve.kernel.telemetry.tracing import setup_tracing
 from twelve.modules.admin import http as admin_http
 from twelve.modules.admin.adapters.admin_key import AdminKeySource, load_admin_key
-from twelve.modules.gateway import http as gateway_http
 
 
 def create_app(
@@ -59,8 +58,8 @@ def create_app(
             metrics_token=metrics_token,
         )
     )
-    if container.gateway is not None:
-        app.include_router(gateway_http.build_router(container.gateway))
+    for router in container.routers:
+        app.include_router(router)
     if container.admin is not None:
         admin_key = admin_key or admin_key_for(settings)
         app.include_router(admin_http.build_router(container.admin, admin_key))

@@ -1,61 +1,41 @@
-"""Wiring: the one place that builds every module's services and injects their dependencies.
+"""Wiring: the one place that builds the modules this process serves, from their descriptors.
 
-A process serves the modules in `Settings.modules` (all of them by default). For each port a
-served module depends on, the wiring injects the in-process service when that module is served
-here too, and an HTTP client of the module's internal routes when it is served elsewhere
-(`TWELVE_<MODULE>_URL`). `build` makes the object graph and reads the config file (no network,
-no database); `Container.start` opens each served module's database and applies its migrations,
-turning a database that cannot be used into one line naming the variable; `Container.stop`
-releases everything.
+A process serves the modules in `Settings.modules` (all of them by default). Each module describes
+itself (`kernel/module_spec.py`, `modules/<name>/module.py`); this file knows none by name. For
+each port a served module asks for, the wiring gives the providing module's service when that
+module is served here too, and a client generated from the port's Protocol that calls the module's
+internal routes when it is served elsewhere (`TWELVE_<MODULE>_URL`). The internal routes of served
+modules are generated from the same Protocols. `build` makes the object graph and reads the config
+file (no network, no database); `Container.start` opens each served module's database, applies its
+migrations (a database that cannot be used is one line naming its variable) and runs the modules'
+start hooks; `Container.stop` runs their stop hooks and releases everything.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
+from typing import Any, TypeVar
 
-from twelve.app.model_config import LoadedModels, load_models
+from fastapi import APIRouter
+
+from twelve.app.catalogue import CATALOGUE
 from twelve.app.readiness import Readiness, RemoteModule, probe
-from twelve.app.settings import MODULES_WITH_DATABASES, Settings
+from twelve.app.settings import Settings
 from twelve.app.startup_error import database_problem
 from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.db import Database, module_database_url
 from twelve.kernel.http_client import HttpClient
 from twelve.kernel.migrations import upgrade
+from twelve.kernel.module_spec import Built, Hook, ModuleContext, ModuleSpec
+from twelve.kernel.remote import client_for, endpoints_for
 from twelve.kernel.rpc import Endpoints, RpcClient
 from twelve.modules.admin.service import Administration
-from twelve.modules.chat import http as chat_http
-from twelve.modules.chat.api import ChatService
-from twelve.modules.chat.client import RemoteChat
-from twelve.modules.chat.service import ChatCompletions
-from twelve.modules.completion import http as completion_http
-from twelve.modules.completion.api import CompletionService
-from twelve.modules.completion.client import RemoteCompletion
-from twelve.modules.completion.service import TextCompletions
-from twelve.modules.credits import http as credits_http
-from twelve.modules.credits.api import CustomersService
-from twelve.modules.credits.client import RemoteCredits
-from twelve.modules.credits.service import CreditsService
-from twelve.modules.embeddings import http as embeddings_http
-from twelve.modules.embeddings.api import EmbeddingsService
-from twelve.modules.embeddings.client import RemoteEmbeddings
-from twelve.modules.embeddings.service import Embeddings
-from twelve.modules.gateway import http as gateway_http
-from twelve.modules.gateway.api import KeysService
-from twelve.modules.gateway.client import RemoteKeys
-from twelve.modules.gateway.keys import KeyRegistry
-from twelve.modules.gateway.routing import RetryPolicy
-from twelve.modules.gateway.service import Gateway
-from twelve.modules.gateway.settings import GatewaySettings
-from twelve.modules.models import http as models_http
-from twelve.modules.models.api import ModelsService
-from twelve.modules.models.client import RemoteModels
-from twelve.modules.models.service import build_models_service
+from twelve.modules.models.loaded_models import LoadedModels
 
-_MODULES_ROOT = Path(__file__).resolve().parent.parent / "modules"
+T = TypeVar("T")
 
 
 @dataclass
@@ -64,46 +44,68 @@ class Container:
     hosted: frozenset[str]
     databases: dict[str, Database]
     http: HttpClient
-    gateway: Gateway | None
-    admin: Administration | None
+    # The public routes of the served modules, in catalogue order.
+    routers: list[APIRouter]
     # The ports this process serves to modules in other processes, by module name.
     internal: dict[str, Endpoints]
-    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # What the served modules built, by module name.
+    built: dict[str, Built] = field(default_factory=dict)
+    starts: list[Hook] = field(default_factory=list)
+    stops: list[Hook] = field(default_factory=list)
     # The modules this process reaches in other processes (checked by /readyz).
     remotes: dict[str, RemoteModule] = field(default_factory=dict)
-    models: LoadedModels | None = None
+    # Each served database's migration scripts, by module name.
+    migrations: dict[str, Path] = field(default_factory=dict)
     started: bool = False
 
+    def fact(self, kind: type[T]) -> T | None:
+        """The object of type `kind` a served module shared (the gateway, the loaded models…)."""
+        for built in self.built.values():
+            for fact in built.facts:
+                if isinstance(fact, kind):
+                    return fact
+        return None
+
+    @property
+    def admin(self) -> Administration | None:
+        return self.fact(Administration)
+
+    @property
+    def models(self) -> LoadedModels | None:
+        return self.fact(LoadedModels)
+
     async def start(self) -> None:
-        """Open every database and apply its migrations (once: the server runner starts the
-        container before it serves, and the app's lifespan then finds it started)."""
+        """Open every database, apply its migrations, then run the start hooks (once: the server
+        runner starts the container before it serves, and the app's lifespan then finds it
+        started)."""
         if self.started:
             return
         for name, db in self.databases.items():
             try:
-                await upgrade(db, _MODULES_ROOT / name / "adapters" / "migrations")
+                await upgrade(db, self.migrations[name])
             except Exception as exc:  # any driver's failure: told as one line, never a traceback
                 raise database_problem(self.settings, db, exc) from exc
+        for hook in self.starts:
+            await hook()
         self.started = True
 
     async def stop(self) -> None:
-        for close in self.closers:
-            await close()
+        for hook in reversed(self.stops):
+            await hook()
         await self.http.close()
         for db in self.databases.values():
             await db.dispose()
 
     async def readiness(self) -> Readiness:
+        probes = await asyncio.gather(*(probe(self.http, r) for r in self.remotes.values()))
+        notices: dict[str, list[str]] = {}
+        for built in self.built.values():
+            for name, items in built.notices.items():
+                notices.setdefault(name, []).extend(items)
         return Readiness(
             databases={name: await db.ping() for name, db in self.databases.items()},
-            modules=dict(
-                zip(
-                    self.remotes,
-                    await asyncio.gather(*(probe(self.http, r) for r in self.remotes.values())),
-                    strict=True,
-                )
-            ),
-            missing_credentials=self.models.missing_credentials if self.models else [],
+            modules=dict(zip(self.remotes, probes, strict=True)),
+            notices=notices,
         )
 
     def administration(self) -> Administration:
@@ -113,22 +115,63 @@ class Container:
 
 
 class _Wiring:
-    """Each port, built once and only when something served here needs it."""
+    """Each served module, built once, in the order their ports are first asked for."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, catalogue: Iterable[ModuleSpec]) -> None:
         self.settings = settings
+        self.specs = list(catalogue)
         self.hosted = settings.hosted_modules
         self.http = HttpClient()
+        self.providers = {protocol: spec for spec in self.specs for protocol in spec.provides}
         self.databases = {
-            name: _database(settings, name)
-            for name in MODULES_WITH_DATABASES
-            if name in self.hosted
+            spec.name: _database(settings, spec.name)
+            for spec in self.specs
+            if spec.has_database and spec.name in self.hosted
         }
-        self.closers: list[Callable[[], Awaitable[None]]] = []
+        self.built: dict[str, Built] = {}
+        self.contexts: dict[str, ModuleContext] = {}
+        self.building: list[str] = []
+        self.clients: dict[type[Any], Any] = {}
+        self.rpcs: dict[str, RpcClient] = {}
         self.remotes: dict[str, RemoteModule] = {}
-        self.loaded_models: LoadedModels | None = None
 
-    def _remote(self, module: str) -> RpcClient:
+    def port(self, protocol: type[Any]) -> Any:
+        spec = self.providers.get(protocol)
+        if spec is None:
+            raise TypeError(f"no module provides {protocol.__name__}")
+        if spec.name in self.hosted:
+            return self.build(spec).services[protocol]
+        if protocol not in self.clients:
+            self.clients[protocol] = client_for(protocol, self._rpc(spec.name))
+        return self.clients[protocol]
+
+    def build(self, spec: ModuleSpec) -> Built:
+        if spec.name in self.built:
+            return self.built[spec.name]
+        if spec.name in self.building:
+            cycle = " -> ".join([*self.building, spec.name])
+            raise RuntimeError(f"modules depend on each other in a cycle: {cycle}")
+        self.building.append(spec.name)
+        context = ModuleContext(
+            spec.name,
+            process=self.settings,
+            settings=spec.settings() if spec.settings is not None else None,
+            database=self.databases.get(spec.name),
+            http=self.http,
+            ports=self.port,
+        )
+        built = spec.build(context) if spec.build is not None else Built()
+        self.building.pop()
+        missing = [p.__name__ for p in spec.provides if p not in built.services]
+        if missing:
+            raise TypeError(f"the {spec.name} module built no service for {', '.join(missing)}")
+        self.built[spec.name] = built
+        self.contexts[spec.name] = context
+        return built
+
+    def _rpc(self, module: str) -> RpcClient:
+        if module in self.rpcs:
+            return self.rpcs[module]
         url = self.settings.module_url(module)
         key = self.settings.internal_key
         if not url or key is None:
@@ -137,95 +180,41 @@ class _Wiring:
                 f"TWELVE_{module.upper()}_URL and TWELVE_INTERNAL_KEY, or serve it here"
             )
         self.remotes[module] = RemoteModule(module, url, key.get_secret_value())
-        return RpcClient(module, url, key.get_secret_value(), self.http)
-
-    @cached_property
-    def models(self) -> ModelsService:
-        if "models" not in self.hosted:
-            return RemoteModels(self._remote("models"))
-        settings = self.settings
-        self.loaded_models = load_models(settings.config, host=settings.host, port=settings.port)
-        return build_models_service(self.loaded_models.config, self.http)
-
-    @cached_property
-    def credits(self) -> CustomersService:
-        if "credits" not in self.hosted:
-            return RemoteCredits(self._remote("credits"))
-        return CreditsService(self.databases["credits"])
-
-    @cached_property
-    def keys(self) -> KeysService:
-        if "gateway" not in self.hosted:
-            return RemoteKeys(self._remote("gateway"))
-        registry = KeyRegistry(
-            self.databases["gateway"],
-            self.credits,
-            cache_seconds=GatewaySettings().key_cache_seconds,
-        )
-        self.closers.append(registry.close)
-        return registry
-
-    @cached_property
-    def chat(self) -> ChatService:
-        if "chat" not in self.hosted:
-            return RemoteChat(self._remote("chat"))
-        return ChatCompletions(self.models)
-
-    @cached_property
-    def completion(self) -> CompletionService:
-        if "completion" not in self.hosted:
-            return RemoteCompletion(self._remote("completion"))
-        return TextCompletions(self.models)
-
-    @cached_property
-    def embeddings(self) -> EmbeddingsService:
-        if "embeddings" not in self.hosted:
-            return RemoteEmbeddings(self._remote("embeddings"))
-        return Embeddings(self.models)
-
-    def gateway(self) -> Gateway:
-        return Gateway(
-            keys=self.keys,
-            models=self.models,
-            chat=self.chat,
-            completion=self.completion,
-            embeddings=self.embeddings,
-            policy=RetryPolicy.from_settings(GatewaySettings()),
-        )
+        self.rpcs[module] = RpcClient(module, url, key.get_secret_value(), self.http)
+        return self.rpcs[module]
 
     def internal(self) -> dict[str, Endpoints]:
         """The internal routes of served modules: only with an internal key to guard them."""
         if self.settings.internal_key is None:
             return {}
-        builders: dict[str, Callable[[], Endpoints]] = {
-            "models": lambda: models_http.internal_endpoints(self.models),
-            "chat": lambda: chat_http.internal_endpoints(self.chat),
-            "completion": lambda: completion_http.internal_endpoints(self.completion),
-            "embeddings": lambda: embeddings_http.internal_endpoints(self.embeddings),
-            "credits": lambda: credits_http.internal_endpoints(self.credits),
-            "gateway": lambda: gateway_http.internal_endpoints(self.keys),
-        }
-        return {name: build() for name, build in builders.items() if name in self.hosted}
+        served: dict[str, Endpoints] = {}
+        for spec in self.specs:
+            for protocol in spec.provides if spec.name in self.hosted else ():
+                endpoints = endpoints_for(protocol, self.built[spec.name].services[protocol])
+                known = served.get(spec.name)
+                served[spec.name] = known.merged(endpoints) if known else endpoints
+        return served
 
 
-def build(settings: Settings) -> Container:
-    wiring = _Wiring(settings)
-    hosted = wiring.hosted
-    if "models" in hosted:
-        _ = wiring.models  # the config file is read and checked at start-up even if unused
+def build(settings: Settings, catalogue: Iterable[ModuleSpec] = CATALOGUE) -> Container:
+    wiring = _Wiring(settings, catalogue)
+    served = [spec for spec in wiring.specs if spec.name in wiring.hosted]
+    for spec in served:
+        wiring.build(spec)
+    built = {spec.name: wiring.built[spec.name] for spec in served}
+    contexts = [wiring.contexts[spec.name] for spec in served]
     return Container(
         settings=settings,
-        hosted=hosted,
+        hosted=wiring.hosted,
         databases=wiring.databases,
         http=wiring.http,
-        gateway=wiring.gateway() if "gateway" in hosted else None,
-        admin=Administration(wiring.credits, wiring.keys, wiring.models)
-        if "admin" in hosted
-        else None,
+        routers=[router for b in built.values() for router in b.routers],
         internal=wiring.internal(),
-        closers=wiring.closers,
+        built=built,
+        starts=[hook for context in contexts for hook in context.starts],
+        stops=[hook for context in contexts for hook in context.stops],
         remotes=wiring.remotes,
-        models=wiring.loaded_models,
+        migrations={s.name: s.migrations for s in served if s.migrations is not None},
     )
 
 

@@ -1,5 +1,5 @@
-"""What `/readyz` reports: this process's databases, the remote modules it depends on, and the
-deployments that cannot work for want of credentials (listed, but not a reason to be unready).
+"""What `/readyz` reports: this process's databases, the remote modules it depends on, and what
+modules noted without being unready (e.g. the deployments that lack credentials).
 
 A remote module is probed on its internal routes with the internal key, so a process whose key
 the remote refuses is not ready (a public `/readyz` on the remote would say nothing about that).
@@ -26,7 +26,8 @@ PROBE_SECONDS = 3.0
 class Readiness:
     databases: dict[str, bool]
     modules: dict[str, str] = field(default_factory=dict)
-    missing_credentials: list[str] = field(default_factory=list)
+    # By what they are (`missing_credentials`): listed, but not a reason to be unready.
+    notices: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ready(self) -> bool:
@@ -39,8 +40,7 @@ class Readiness:
         }
         if self.modules:
             body["modules"] = self.modules
-        if self.missing_credentials:
-            body["missing_credentials"] = self.missing_credentials
+        body.update({name: items for name, items in self.notices.items() if items})
         return body
 
 

@@ -2,26 +2,29 @@
 
 Every check that needs no I/O lives here as a validator, so a bad value is refused by name before
 a socket is bound or a file is written (`settings_errors` turns the refusals into one line each).
+
+Where each module is, when another process serves it (`TWELVE_<MODULE>_URL`), and its own database
+(`TWELVE_<MODULE>_DATABASE_URL`, for a module that keeps tables) are settings of every module in
+the catalogue, generated from the descriptors: no module is named here.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BeforeValidator, Field, SecretStr, create_model, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-MODULES = (
-    "gateway", "chat", "completion", "embeddings", "images", "audio",
-    "credits", "models", "jobs", "storage", "events", "admin",
-)  # fmt: skip
+from twelve.app.catalogue import CATALOGUE
+
+MODULES = tuple(m.name for m in CATALOGUE)
 # Modules that keep tables, and so have a database of their own.
-MODULES_WITH_DATABASES = ("gateway", "credits")
+MODULES_WITH_DATABASES = tuple(m.name for m in CATALOGUE if m.has_database)
 # Modules that serve something today (routes or a port other modules call); the rest are names
 # reserved for what comes next, and the start-up banner does not claim them.
-SERVING_MODULES = ("gateway", "chat", "completion", "embeddings", "credits", "models", "admin")
+SERVING_MODULES = tuple(m.name for m in CATALOGUE if m.serves)
 # Shared secrets are random strings an operator generates; a short one can be guessed.
 MIN_SECRET_LENGTH = 32
 
@@ -29,7 +32,29 @@ _POSTGRES_URL = re.compile(r"^postgres(ql)?(\+asyncpg)?://[^\s]+$")
 _SQLITE_URL = re.compile(r"^sqlite(\+aiosqlite)?:///\S+$")
 
 
-class Settings(BaseSettings):
+def _blank_is_unset(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _module_url(value: object) -> object:
+    value = _blank_is_unset(value)
+    if isinstance(value, str) and not value.startswith(("http://", "https://")):
+        raise ValueError("must start with http:// or https://")
+    return value
+
+
+def _module_database_url(value: object) -> object:
+    value = _blank_is_unset(value)
+    if isinstance(value, str) and not (_POSTGRES_URL.match(value) or _SQLITE_URL.match(value)):
+        raise ValueError("must be a postgresql:// or sqlite:/// URL")
+    return value
+
+
+ModuleUrl = Annotated[str | None, BeforeValidator(_module_url)]
+ModuleDatabaseUrl = Annotated[str | None, BeforeValidator(_module_database_url)]
+
+
+class ProcessSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TWELVE_", extra="ignore")
 
     host: str = "127.0.0.1"
@@ -65,8 +90,6 @@ class Settings(BaseSettings):
         default=None,
         description="One PostgreSQL DSN for every module, each in a schema of its own.",
     )
-    gateway_database_url: str | None = None
-    credits_database_url: str | None = None
 
     modules: str = Field(
         default="all", description="The modules this process serves: `all` or a comma list."
@@ -75,14 +98,6 @@ class Settings(BaseSettings):
         default=None,
         description="Shared by the processes of one deployment; enables the internal routes.",
     )
-    # Where modules served by other processes are (their base URL); needed only when a module
-    # this process serves depends on them.
-    gateway_url: str | None = None
-    chat_url: str | None = None
-    completion_url: str | None = None
-    embeddings_url: str | None = None
-    credits_url: str | None = None
-    models_url: str | None = None
 
     @field_validator("admin_key", "internal_key", "metrics_token", mode="before")
     @classmethod
@@ -119,26 +134,6 @@ class Settings(BaseSettings):
             raise ValueError("must be a PostgreSQL URL like postgresql://user:pass@host:5432/db")
         return value
 
-    @field_validator("gateway_database_url", "credits_database_url")
-    @classmethod
-    def _module_database_url(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        if not (_POSTGRES_URL.match(value) or _SQLITE_URL.match(value)):
-            raise ValueError("must be a postgresql:// or sqlite:/// URL")
-        return value
-
-    @field_validator(
-        "gateway_url", "chat_url", "completion_url", "embeddings_url", "credits_url", "models_url"
-    )
-    @classmethod
-    def _module_url(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value
-
     @field_validator("modules")
     @classmethod
     def _known_modules(cls, value: str) -> str:
@@ -165,11 +160,27 @@ class Settings(BaseSettings):
         return [m for m in SERVING_MODULES if m in self.hosted_modules]
 
     def module_database_url(self, module: str) -> str | None:
-        return self._str(f"{module}_database_url")
+        """`TWELVE_<MODULE>_DATABASE_URL`: the module's own database, if not the shared one."""
+        return self._location(f"{module}_database_url")
 
     def module_url(self, module: str) -> str | None:
-        return self._str(f"{module}_url")
+        """`TWELVE_<MODULE>_URL`: where the module is served, when not by this process."""
+        return self._location(f"{module}_url")
 
-    def _str(self, name: str) -> str | None:
-        value = getattr(self, name, None)
+    def _location(self, field: str) -> str | None:
+        # The generated fields below; read through the model's own mapping of its fields.
+        value = self.__dict__.get(field)
         return value if isinstance(value, str) else None
+
+
+# Per module of the catalogue: where it is served (every module) and its database (a module with
+# migrations). Fields, not a lookup of the environment, so a bad value is refused at start-up by
+# its variable's name like any other setting.
+_LOCATIONS: dict[str, Any] = {f"{m.name}_url": (ModuleUrl, None) for m in CATALOGUE} | {
+    f"{m.name}_database_url": (ModuleDatabaseUrl, None) for m in CATALOGUE if m.has_database
+}
+
+if TYPE_CHECKING:
+    Settings = ProcessSettings
+else:
+    Settings = create_model("Settings", __base__=ProcessSettings, __module__=__name__, **_LOCATIONS)

@@ -25,7 +25,7 @@ CONFIGURATION = "configuration error: "
 # Fields whose values are never repeated back, even when refused.
 _SECRETS = frozenset({"admin_key", "internal_key", "metrics_token"})
 # Fields whose values may carry a password (a DSN): shown without it.
-_DSNS = frozenset({"database_url", "gateway_database_url", "credits_database_url"})
+_DSNS = frozenset({"database_url"})  # and every module's `<module>_database_url`
 
 
 class SettingsError(Exception):
@@ -118,7 +118,7 @@ def _shown(field: str, value: object) -> str:
     if field in _SECRETS or isinstance(value, dict):
         return ""
     text = str(value)
-    if field in _DSNS:
+    if field in _DSNS or field.endswith("_database_url"):
         text = _without_password(text)
     return f" (got {text!r})" if text == "" else f" (got {text})"
 

@@ -91,13 +91,15 @@ def endpoints_for(protocol: type[Any], service: object) -> Endpoints:
     """`service`'s implementation of `protocol` as internal routes."""
     calls: dict[str, Callable[[JSON], Awaitable[Any]]] = {}
     streams: dict[str, Callable[[JSON], AsyncIterator[JSON]]] = {}
-    for method in describe(protocol).values():
+    methods = describe(protocol).values()
+    for method in methods:
         bound = getattr(service, method.name)
         if method.streams:
             streams[method.name] = _serve_stream(method, bound)
         else:
             calls[method.name] = _serve_call(method, bound)
-    return Endpoints(calls=calls, streams=streams)
+    commands = frozenset(m.name for m in methods if m.command)
+    return Endpoints(calls=calls, streams=streams, commands=commands)
 
 
 def _serve_call(method: Method, bound: Callable[..., Any]) -> Callable[[JSON], Awaitable[Any]]:

@@ -15,6 +15,7 @@ argument is a 400 naming it, and the arguments whose names have a fixed meaning 
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,15 +27,27 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
 from pydantic_core import to_jsonable_python
 
-from twelve.kernel.errors import AuthenticationFailed, InvalidRequest, NotFound, TwelveError
+from twelve.kernel.errors import (
+    AuthenticationFailed,
+    InvalidRequest,
+    NotFound,
+    TwelveError,
+    UpstreamTimeout,
+)
 from twelve.kernel.http_errors import from_validation_error
+from twelve.kernel.idempotency import Answer, IdempotencyMemory
 from twelve.kernel.json_body import read_json_object
 from twelve.kernel.rpc_client import RpcClient, RpcDeadlines
 from twelve.kernel.rpc_wire import (
+    DEADLINE_HEADER,
+    IDEMPOTENCY_HEADER,
     INTERNAL_KEY_HEADER,
     JSON,
     ModuleUnavailable,
+    deadline_within,
     from_wire,
+    read_deadline,
+    read_idempotency_key,
     to_wire,
 )
 from twelve.kernel.streams import close_stream
@@ -67,6 +80,19 @@ class Endpoints:
 
     calls: Mapping[str, Call]
     streams: Mapping[str, Stream] = field(default_factory=dict)
+    # The calls that change state: a repeated idempotency key gets the first answer back.
+    commands: frozenset[str] = frozenset()
+
+    def merged(self, other: Endpoints) -> Endpoints:
+        """Both ports' methods on one module's routes (a name in both is a wiring mistake)."""
+        clash = (set(self.calls) | set(self.streams)) & (set(other.calls) | set(other.streams))
+        if clash:
+            raise ValueError(f"two ports of one module both have {', '.join(sorted(clash))}")
+        return Endpoints(
+            calls={**self.calls, **other.calls},
+            streams={**self.streams, **other.streams},
+            commands=self.commands | other.commands,
+        )
 
 
 class Arguments(dict[str, Any]):
@@ -86,9 +112,15 @@ def _checked_arguments(data: JSON) -> Arguments:
     return Arguments(data)
 
 
-def internal_router(module: str, endpoints: Endpoints, internal_key: str) -> APIRouter:
+def internal_router(
+    module: str,
+    endpoints: Endpoints,
+    internal_key: str,
+    memory: IdempotencyMemory | None = None,
+) -> APIRouter:
     router = APIRouter(prefix=f"/internal/{module}", include_in_schema=False)
     expected = internal_key.encode()
+    answers = memory or IdempotencyMemory()
 
     @router.post("/{method}")
     async def dispatch(method: str, request: Request) -> Response:
@@ -101,20 +133,67 @@ def internal_router(module: str, endpoints: Endpoints, internal_key: str) -> API
         if method not in endpoints.calls and method not in endpoints.streams:
             raise NotFound(f"The {module} module has no method {method!r}.")
         try:
+            seconds = read_deadline(request.headers.get(DEADLINE_HEADER))
+            key = read_idempotency_key(request.headers.get(IDEMPOTENCY_HEADER))
             args = _checked_arguments(await read_json_object(request))
-            try:
-                if method in endpoints.calls:
-                    result = await endpoints.calls[method](args)
-                    return Response(
-                        orjson.dumps(to_jsonable_python(result)), media_type="application/json"
-                    )
-                return await _open_stream(endpoints.streams[method](args))
-            except ValidationError as exc:
-                raise from_validation_error(exc, args) from None
         except TwelveError as exc:
-            return Response(orjson.dumps(to_wire(exc)), exc.status, media_type="application/json")
+            return _error(exc)
+        if method in endpoints.streams:
+            return await _stream_answer(endpoints.streams[method], args, seconds)
+        call = endpoints.calls[method]
+
+        async def run() -> Answer:
+            return await _call_answer(call, args, seconds)
+
+        answer = (
+            await answers.answer(f"{method}:{key}", run)
+            if key is not None and method in endpoints.commands
+            else await run()
+        )
+        return Response(answer.body, answer.status, media_type="application/json")
 
     return router
+
+
+async def _call_answer(call: Call, args: Arguments, seconds: float | None) -> Answer:
+    try:
+        with deadline_within(seconds):
+            async with asyncio.timeout(seconds):
+                result = await _validated(call, args)
+        return Answer(200, orjson.dumps(to_jsonable_python(result)))
+    except TimeoutError:
+        exc: TwelveError = _past_deadline(seconds)
+    except TwelveError as error:
+        exc = error
+    return Answer(exc.status, orjson.dumps(to_wire(exc)))
+
+
+async def _validated(call: Call, args: Arguments) -> Any:
+    try:
+        return await call(args)
+    except ValidationError as exc:
+        raise from_validation_error(exc, args) from None
+
+
+async def _stream_answer(stream: Stream, args: Arguments, seconds: float | None) -> Response:
+    try:
+        with deadline_within(seconds):
+            async with asyncio.timeout(seconds):
+                return await _open_stream(stream(args))
+    except TimeoutError:
+        return _error(_past_deadline(seconds))
+    except ValidationError as exc:
+        return _error(from_validation_error(exc, args))
+    except TwelveError as exc:
+        return _error(exc)
+
+
+def _past_deadline(seconds: float | None) -> UpstreamTimeout:
+    return UpstreamTimeout(f"The call did not finish within its deadline ({seconds:g} s).")
+
+
+def _error(exc: TwelveError) -> Response:
+    return Response(orjson.dumps(to_wire(exc)), exc.status, media_type="application/json")
 
 
 async def _open_stream(items: AsyncIterator[JSON]) -> Response:
@@ -122,6 +201,9 @@ async def _open_stream(items: AsyncIterator[JSON]) -> Response:
         first = await anext(items)
     except StopAsyncIteration:
         return StreamingResponse(iter(()), media_type="application/x-ndjson")
+    except BaseException:
+        await close_stream(items)  # past its deadline, or failed before its first item
+        raise
 
     async def lines() -> AsyncIterator[bytes]:
         try:

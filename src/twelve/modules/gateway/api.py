@@ -6,6 +6,7 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from twelve.kernel.commands import command
 from twelve.kernel.text import PrintableStr
 
 __all__ = ["ApiKey", "CreateApiKey", "IssuedApiKey", "KeysService", "Principal"]
@@ -58,10 +59,14 @@ class Principal(BaseModel):
 
 
 class KeysService(Protocol):
+    # Commands (`@command`): a remote caller that lost the answer retries with the same
+    # idempotency key and gets the first answer, so one request issues one key.
+    @command
     async def create_key(self, command: CreateApiKey) -> IssuedApiKey: ...
 
     async def list_keys(self, customer_id: str | None = None) -> list[ApiKey]: ...
 
+    @command
     async def revoke_key(self, key_id: str) -> ApiKey:
         """Raises `NotFound` for an unknown key. Takes effect within a second everywhere."""
         ...

@@ -14,8 +14,6 @@ from fastapi.responses import Response
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel
 
-from twelve.kernel.rpc import Endpoints
-from twelve.modules.gateway.api import CreateApiKey, KeysService
 from twelve.modules.gateway.endpoints import ENDPOINTS, Endpoint
 from twelve.modules.gateway.exchange import Exchange
 from twelve.modules.gateway.request_body import read_body, schema_of
@@ -86,15 +84,3 @@ def _card(card: ModelCard) -> dict[str, Any]:
 
 def _json(payload: Any, headers: dict[str, str] | None = None) -> Response:
     return Response(orjson.dumps(payload), headers=headers, media_type="application/json")
-
-
-def internal_endpoints(keys: KeysService) -> Endpoints:
-    """The keys port, for an admin module served in another process."""
-    return Endpoints(
-        calls={
-            "create_key": lambda a: keys.create_key(CreateApiKey.model_validate(a["command"])),
-            "list_keys": lambda a: keys.list_keys(a.get("customer_id")),
-            "revoke_key": lambda a: keys.revoke_key(a["key_id"]),
-            "authenticate": lambda a: keys.authenticate(a["key"]),
-        }
-    )

@@ -7,6 +7,10 @@ Lookups are cached for `cache_seconds` (hits and misses alike; see `key_cache.py
 does not wait on the database; a revocation in this process drops the entry at once (even for a
 lookup under way), and other processes see it when their entry expires.
 
+Issuing and revoking are each one unit of work (`kernel/unit_of_work.py`): the key row and the
+event announcing it (written by the outbox hook, when the module is given one) commit together,
+and a revocation drops the cached entry only once it is durable.
+
 Keys issued before the checksum ("legacy") keep working: their hashes are read once into memory
 (no new ones can be issued, so the set only shrinks), and a legacy-shaped key whose hash is not
 there is refused without a lookup, exactly like a bad checksum.
@@ -21,10 +25,12 @@ import time
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from twelve.kernel.db import Database
 from twelve.kernel.errors import InvalidRequest, NotFound
 from twelve.kernel.text import has_control_characters
+from twelve.kernel.unit_of_work import OutboxWriter, UnitOfWork
 from twelve.modules.credits.api import CustomersService
 from twelve.modules.gateway.adapters.tables import api_keys
 from twelve.modules.gateway.api import ApiKey, CreateApiKey, IssuedApiKey, Principal
@@ -40,9 +46,17 @@ def hash_key(key: str) -> str:
 
 class KeyRegistry:
     def __init__(
-        self, db: Database, customers: CustomersService, *, cache_seconds: float = 1.0
+        self,
+        db: Database,
+        customers: CustomersService,
+        *,
+        cache_seconds: float = 1.0,
+        outbox: OutboxWriter | None = None,
     ) -> None:
+        """`outbox`: writes the events a command publishes, inside its transaction; without
+        one, no event is published."""
         self._db = db
+        self._outbox = outbox
         self._customers = customers
         self._cache: RefreshingCache[Principal | None] = RefreshingCache(
             self._lookup, ttl=cache_seconds
@@ -72,8 +86,9 @@ class KeyRegistry:
             "key_hash": hash_key(key),
             "format": KeyShape.CHECKSUMMED.value,
         }
-        async with self._db.write() as conn:
-            await conn.execute(insert(api_keys).values(**row))
+        async with self._unit_of_work() as uow:
+            await uow.connection.execute(insert(api_keys).values(**row))
+            self._publish(uow, "api_key.created", issued)
         return issued
 
     async def list_keys(self, customer_id: str | None = None) -> list[ApiKey]:
@@ -88,21 +103,24 @@ class KeyRegistry:
 
     async def revoke_key(self, key_id: str) -> ApiKey:
         # An id with control characters matches nothing (and NUL is an error on PostgreSQL).
-        row = None if has_control_characters(key_id) else await self._revoke(key_id)
-        if row is None:
-            raise NotFound(f"No such API key: {key_id!r}.", param="id")
-        self._cache.forget(row["key_hash"])
-        return _api_key(row)
+        if has_control_characters(key_id):
+            raise _no_such_key(key_id)
+        async with self._unit_of_work() as uow:
+            row = await _revoke(uow.connection, key_id)
+            if row is None:
+                raise _no_such_key(key_id)
+            revoked = _api_key(row)
+            self._publish(uow, "api_key.revoked", revoked)
+            digest = row["key_hash"]
+            uow.after_commit(lambda: self._cache.forget(digest))
+        return revoked
 
-    async def _revoke(self, key_id: str) -> RowMapping | None:
-        async with self._db.write() as conn:
-            await conn.execute(
-                update(api_keys)
-                .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
-                .values(revoked_at=int(time.time()))
-            )
-            row = (await conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
-        return row._mapping if row is not None else None
+    def _unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self._db, outbox=self._outbox)
+
+    def _publish(self, uow: UnitOfWork, kind: str, key: ApiKey) -> None:
+        if self._outbox is not None:
+            uow.publish({"type": kind, "key": key.model_dump(mode="json", exclude={"key"})})
 
     async def close(self) -> None:
         await self._cache.drain()
@@ -142,6 +160,20 @@ class KeyRegistry:
             customer_id=row._mapping["customer_id"],
             models=frozenset(models) if models is not None else None,
         )
+
+
+async def _revoke(conn: AsyncConnection, key_id: str) -> RowMapping | None:
+    await conn.execute(
+        update(api_keys)
+        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=int(time.time()))
+    )
+    row = (await conn.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
+    return row._mapping if row is not None else None
+
+
+def _no_such_key(key_id: str) -> NotFound:
+    return NotFound(f"No such API key: {key_id!r}.", param="id")
 
 
 def _api_key(row: RowMapping) -> ApiKey:

@@ -21,6 +21,7 @@ from time import time
 from typing import Generic, TypeVar
 
 from twelve.kernel.errors import UpstreamError, UpstreamTimeout
+from twelve.kernel.rpc_wire import deadline_within
 from twelve.kernel.telemetry.logging import get_logger
 from twelve.kernel.telemetry.metrics import FALLBACKS, UPSTREAM_RETRIES
 from twelve.modules.gateway.settings import GatewaySettings
@@ -109,8 +110,10 @@ async def route(
     deadline = asyncio.timeout(policy.deadline_seconds)
     tried = _Tried(plan[0])
     try:
-        async with deadline:
-            return await _route(plan, call, policy, tried)
+        # Calls to modules in other processes carry the time left (`x-twelve-deadline`).
+        with deadline_within(policy.deadline_seconds):
+            async with deadline:
+                return await _route(plan, call, policy, tried)
     except TimeoutError:
         if not deadline.expired():
             raise

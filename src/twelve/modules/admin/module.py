@@ -1,0 +1,20 @@
+"""The admin module as the process wires it: administration over the customers, keys and models
+ports. Its routes are mounted by the app, which holds the admin key."""
+
+from __future__ import annotations
+
+from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec
+from twelve.modules.admin.service import Administration
+from twelve.modules.credits.api import CustomersService
+from twelve.modules.gateway.api import KeysService
+from twelve.modules.models.api import ModelsService
+
+
+def build(context: ModuleContext) -> Built:
+    admin = Administration(
+        context.port(CustomersService), context.port(KeysService), context.port(ModelsService)
+    )
+    return Built(facts=[admin])
+
+
+MODULE = ModuleSpec(name="admin", build=build)

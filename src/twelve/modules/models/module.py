@@ -1,0 +1,22 @@
+"""The models module as the process wires it: the configuration file's models, checked at
+start-up, behind the models port."""
+
+from __future__ import annotations
+
+from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec
+from twelve.modules.models.api import ModelsService
+from twelve.modules.models.loaded_models import load_models
+from twelve.modules.models.service import build_models_service
+
+
+def build(context: ModuleContext) -> Built:
+    process = context.process
+    loaded = load_models(process.config, host=process.host, port=process.port)
+    return Built(
+        services={ModelsService: build_models_service(loaded.config, context.http)},
+        facts=[loaded],
+        notices={"missing_credentials": loaded.missing_credentials},
+    )
+
+
+MODULE = ModuleSpec(name="models", provides=(ModelsService,), build=build)
