@@ -11,7 +11,9 @@ import pytest
 from fastapi import FastAPI, Request
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
-from starlette.types import Message
+from starlette.requests import Request as PlainRequest
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 
 from twelve.kernel.edge import EdgeMiddleware
 from twelve.kernel.http_errors import install_error_handlers
@@ -42,8 +44,17 @@ def build() -> FastAPI:
     async def raw(request: Request) -> dict[str, Any]:
         return await read_json_object(request)
 
-    app.add_middleware(EdgeMiddleware, max_body_bytes=LIMIT)
+    app.add_middleware(
+        EdgeMiddleware, max_body_bytes=LIMIT, direct={("POST", "/direct"): ("/direct", direct)}
+    )
     return app
+
+
+async def direct(scope: Scope, receive: Receive, send: Send) -> None:
+    """A hot route as the gateway serves one: plain ASGI, called by the edge itself."""
+    body = await read_json_object(PlainRequest(scope, receive))
+    body["framework"] = "router" in scope  # set by the framework's routing
+    await Response(orjson.dumps(body), media_type="application/json")(scope, receive, send)
 
 
 def logged(err: str) -> list[dict[str, Any]]:
@@ -99,7 +110,7 @@ async def call(path: str, chunks: list[Message]) -> list[Message]:
     return sent
 
 
-@pytest.mark.parametrize("path", ["/typed", "/raw"])
+@pytest.mark.parametrize("path", ["/typed", "/raw", "/direct"])
 async def test_an_over_limit_chunked_body_is_413_on_every_route(path: str) -> None:
     # No Content-Length: the limit is found while reading, where FastAPI used to answer 400.
     piece = {"type": "http.request", "body": b" " * 600, "more_body": True}
@@ -109,7 +120,7 @@ async def test_an_over_limit_chunked_body_is_413_on_every_route(path: str) -> No
     assert body["error"]["code"] == "payload_too_large"
 
 
-@pytest.mark.parametrize("path", ["/typed", "/raw"])
+@pytest.mark.parametrize("path", ["/typed", "/raw", "/direct"])
 async def test_a_client_gone_while_sending_its_body_is_a_499_not_a_500(
     path: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -125,3 +136,19 @@ async def test_a_client_gone_while_sending_its_body_is_a_499_not_a_500(
     assert counted("twelve_errors_total", kind="client_disconnect") == before + 1
     assert counted("twelve_errors_total", kind="server_error") == server_errors
     assert counted("twelve_http_requests_total", route=path, method="POST", status="499") >= 1
+
+
+async def test_a_direct_route_is_served_by_the_edge_with_its_ids_and_metrics() -> None:
+    setup_tracing()
+    before = counted("twelve_http_requests_total", route="/direct", method="POST", status="200")
+    transport = httpx.ASGITransport(app=build())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.post("/direct", json={"a": 1}, headers={"x-request-id": "req-d"})
+        other_method = await client.get("/direct")
+    assert response.json() == {"a": 1, "framework": False}
+    assert response.headers["x-request-id"] == "req-d"
+    after = counted("twelve_http_requests_total", route="/direct", method="POST", status="200")
+    assert after == before + 1
+    # Only the listed method is direct: the rest is the framework's (here, no such route).
+    assert other_method.status_code == 404
+    assert other_method.json()["error"]["type"] == "invalid_request_error"

@@ -8,6 +8,10 @@ It is also where a request's failures end, so that each is answered and logged o
   failed read into a 400;
 - a client that hangs up while still sending its body is recorded as status 499 and counted as
   `client_disconnect`, not as a server error.
+
+Hot routes (`direct`: the public `/v1` POST endpoints) are called here as plain ASGI apps, by
+method and exact path, skipping the framework's routing, middleware stack and dependency solving;
+every other request goes through the wrapped app.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Mapping
 
 import structlog
 from opentelemetry import context as otel_context
@@ -35,6 +40,8 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # nginx's status for "the client closed the request": nobody receives it, logs and metrics do.
 CLIENT_CLOSED = 499
 _tracer = tracing.tracer("twelve.http")
+# (method, path) -> (the route's name in metrics and spans, its plain ASGI app).
+DirectRoutes = Mapping[tuple[str, str], tuple[str, ASGIApp]]
 
 
 class _Exchange:
@@ -61,9 +68,12 @@ class _Exchange:
 
 
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_body_bytes: int, direct: DirectRoutes | None = None
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.direct = dict(direct or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -78,6 +88,7 @@ class EdgeMiddleware:
         incoming = headers.get("x-request-id", "")
         request_id = incoming if _SAFE_ID.match(incoming) else f"req_{secrets.token_hex(12)}"
         method = scope["method"]
+        route, app = self.direct.get((method, scope["path"]), (None, self.app))
         limit = self.max_body_bytes
         declared = headers.get("content-length", "")
         too_large = declared.isdigit() and int(declared) > limit
@@ -122,12 +133,12 @@ class EdgeMiddleware:
                     if too_large:
                         await render(_too_large(limit))(scope, receive, send_with_ids)
                     else:
-                        await self._serve(scope, limited_receive, send_with_ids, ex)
+                        await self._serve(app, scope, limited_receive, send_with_ids, ex)
                 finally:
                     if ex.disconnected:
                         ex.status = CLIENT_CLOSED
                         ERRORS.labels(kind="client_disconnect").inc()
-                    route = _route_of(scope)
+                    route = route or _route_of(scope)
                     span.update_name(f"{method} {route}")
                     span.set_attribute("http.request.method", method)
                     span.set_attribute("http.route", route)
@@ -148,9 +159,11 @@ class EdgeMiddleware:
             structlog.contextvars.clear_contextvars()
             otel_context.detach(token)
 
-    async def _serve(self, scope: Scope, receive: Receive, send: Send, ex: _Exchange) -> None:
+    async def _serve(
+        self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, ex: _Exchange
+    ) -> None:
         try:
-            await self.app(scope, receive, send)
+            await app(scope, receive, send)
         except Exception as exc:
             if ex.disconnected or isinstance(exc, ClientDisconnect):
                 ex.disconnected = True
