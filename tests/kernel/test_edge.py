@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -15,7 +16,7 @@ from starlette.requests import Request as PlainRequest
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from twelve.kernel.edge import EdgeMiddleware
+from twelve.kernel.edge import EdgeMiddleware, _series
 from twelve.kernel.http_errors import install_error_handlers
 from twelve.kernel.json_body import read_json_object
 from twelve.kernel.telemetry.logging import setup_logging, shutdown_logging
@@ -152,3 +153,18 @@ async def test_a_direct_route_is_served_by_the_edge_with_its_ids_and_metrics() -
     # Only the listed method is direct: the rest is the framework's (here, no such route).
     assert other_method.status_code == 404
     assert other_method.json()["error"]["type"] == "invalid_request_error"
+
+
+async def test_generated_request_ids_are_unique_and_shaped_like_openais() -> None:
+    transport = httpx.ASGITransport(app=build())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        ids = {(await client.post("/direct", json={})).headers["x-request-id"] for _ in range(50)}
+    assert len(ids) == 50
+    assert all(re.fullmatch(r"req_[0-9a-f]{24}", i) for i in ids)
+
+
+def test_metric_children_are_prepared_once_per_label_set() -> None:
+    first = _series("/direct", "POST", 200)
+    assert _series("/direct", "POST", 200) == first
+    assert _series("/direct", "POST", 404)[0] is not first[0]
+    assert _series("/direct", "POST", 404)[1] is first[1]  # latency is not by status
