@@ -8,6 +8,10 @@ Everything here happens before a key is checked, so anyone who reaches the port 
   sees a client disconnect); time the server itself holds reading paused does not count;
 - an idle keep-alive connection is closed by uvicorn after `timeout_keep_alive`.
 Refusals are written straight to the socket in OpenAI's error shape: no app code runs for them.
+
+It also writes each response's head and the start of its body in one system call: uvicorn writes
+the head as soon as the app sends `http.response.start`, a second `write` for the body right
+after (`CorkedTransport`).
 """
 
 from __future__ import annotations
@@ -106,6 +110,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse_head()
             return
         super().on_headers_complete()
+        if self.cycle is not None:
+            self.cycle.transport = CorkedTransport(self.transport, self.loop)  # type: ignore[assignment]
         self._arm_body_timer()
 
     def on_body(self, body: bytes) -> None:
@@ -184,6 +190,50 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def _cancel(timer: asyncio.TimerHandle | None) -> None:
         if timer is not None:
             timer.cancel()
+
+
+class CorkedTransport:
+    """A transport for one response that holds its first write (the head) until the next write or
+    the end of the current event-loop turn, whichever comes first.
+
+    An app sends the head and its body one after the other without yielding to the loop, so they
+    leave in one `write` (one system call, one TCP segment); a head whose body is not ready yet
+    still goes out within the same turn. Everything else is the real transport's.
+    """
+
+    __slots__ = ("_held", "_loop", "_started", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+        self._started = False
+
+    def write(self, data: bytes) -> None:
+        if not self._started:
+            self._started = True
+            self._held = data
+            self._loop.call_soon(self.flush)
+            return
+        if self._held is not None:
+            data, self._held = self._held + data, None
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._held is not None:
+            held, self._held = self._held, None
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 def _response(status: HTTPStatus, message: str, code: str) -> bytes:
