@@ -1,5 +1,4 @@
-"""A response's head and the start of its body leave in one write; a head alone still leaves
-within the same event-loop turn."""
+"""A response's writes within one event-loop turn leave in one write, at the end of that turn."""
 
 from __future__ import annotations
 
@@ -31,17 +30,19 @@ async def test_head_and_body_written_together() -> None:
     corked.write(b"BODY")
     corked.write(b"MORE")
     await asyncio.sleep(0)
-    assert real.writes == [b"HEADBODY", b"MORE"]
+    assert real.writes == [b"HEADBODYMORE"]
 
 
-async def test_a_head_without_a_body_is_written_at_the_end_of_the_turn() -> None:
+async def test_each_turns_writes_go_out_at_the_end_of_that_turn() -> None:
     real = Recording()
     corked = CorkedTransport(real, asyncio.get_running_loop())
     corked.write(b"HEAD")
     assert real.writes == []
     await asyncio.sleep(0)
     assert real.writes == [b"HEAD"]
-    corked.write(b"BODY")
+    corked.write(b"BODY")  # a later turn's writes are gathered again
+    assert real.writes == [b"HEAD"]
+    await asyncio.sleep(0)
     assert real.writes == [b"HEAD", b"BODY"]
 
 
@@ -53,3 +54,14 @@ async def test_closing_writes_what_is_held_first() -> None:
     assert real.writes == [b"HEAD"] and real.closed
     await asyncio.sleep(0)
     assert real.writes == [b"HEAD"]
+
+
+async def test_past_the_bound_held_writes_go_out_at_once() -> None:
+    real = Recording()
+    corked = CorkedTransport(real, asyncio.get_running_loop())
+    corked.write(b"x" * CorkedTransport.MAX_HELD)
+    assert real.writes == []
+    corked.write(b"y")
+    assert real.writes == [b"x" * CorkedTransport.MAX_HELD + b"y"]
+    await asyncio.sleep(0)
+    assert len(real.writes) == 1

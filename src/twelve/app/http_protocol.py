@@ -9,9 +9,8 @@ Everything here happens before a key is checked, so anyone who reaches the port 
 - an idle keep-alive connection is closed by uvicorn after `timeout_keep_alive`.
 Refusals are written straight to the socket in OpenAI's error shape: no app code runs for them.
 
-It also writes each response's head and the start of its body in one system call: uvicorn writes
-the head as soon as the app sends `http.response.start`, a second `write` for the body right
-after (`CorkedTransport`).
+It also gathers a response's writes within one event-loop turn into one system call (head and
+body; the events of one upstream read), see `CorkedTransport`.
 """
 
 from __future__ import annotations
@@ -193,35 +192,37 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
 
 
 class CorkedTransport:
-    """A transport for one response that holds its first write (the head) until the next write or
-    the end of the current event-loop turn, whichever comes first.
+    """A transport for one response that gathers the writes of one event-loop turn into one.
 
-    An app sends the head and its body one after the other without yielding to the loop, so they
-    leave in one `write` (one system call, one TCP segment); a head whose body is not ready yet
-    still goes out within the same turn. Everything else is the real transport's.
+    uvicorn writes the head as soon as the app sends `http.response.start`, and each body message
+    at once; an app sends the head and its body, or a stream relays the events one upstream read
+    brought, without yielding to the loop. Gathered, they leave in one system call (and one TCP
+    segment) at the end of the turn, so nothing waits longer than it did. Past `MAX_HELD` bytes
+    the gathered writes go out at once. Everything else is the real transport's.
     """
 
-    __slots__ = ("_held", "_loop", "_started", "_transport")
+    MAX_HELD = 64 * 1024
+    __slots__ = ("_held", "_loop", "_size", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
-        self._held: bytes | None = None
-        self._started = False
+        self._held: list[bytes] = []
+        self._size = 0
 
     def write(self, data: bytes) -> None:
-        if not self._started:
-            self._started = True
-            self._held = data
+        if not self._held:
             self._loop.call_soon(self.flush)
-            return
-        if self._held is not None:
-            data, self._held = self._held + data, None
-        self._transport.write(data)
+        self._held.append(data)
+        self._size += len(data)
+        if self._size > self.MAX_HELD:
+            self.flush()
 
     def flush(self) -> None:
-        if self._held is not None:
-            held, self._held = self._held, None
+        if self._held:
+            held = self._held[0] if len(self._held) == 1 else b"".join(self._held)
+            self._held = []
+            self._size = 0
             if not self._transport.is_closing():
                 self._transport.write(held)
 
