@@ -21,6 +21,7 @@ from twelve.kernel.http_client import HttpClient
 from twelve.kernel.sse import ServerSentEvent, decode_events
 from twelve.kernel.streams import close_stream
 from twelve.modules.models.adapters.endpoint import Endpoint
+from twelve.modules.models.adapters.idle_watch import IdleWatch
 from twelve.modules.models.adapters.json_payload import BadJSON, parse_object
 from twelve.modules.models.adapters.response_body import (
     BadEncoding,
@@ -143,15 +144,18 @@ async def _within_deadlines(
         # Nothing reached the client yet: another try (or deployment) may do better.
         raise timed_out(endpoint.first_token_seconds, "no data", label) from None
     yield first
-    while True:
-        try:
-            async with asyncio.timeout(endpoint.idle_seconds):
-                event = await anext(events)
-        except StopAsyncIteration:
-            return
-        except TimeoutError:
-            raise stream_timed_out(endpoint.idle_seconds, label) from None
-        yield event
+    watch = IdleWatch(endpoint.idle_seconds)
+    try:
+        while True:
+            try:
+                event = await watch.wait(events)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise stream_timed_out(endpoint.idle_seconds, label) from None
+            yield event
+    finally:
+        watch.close()
 
 
 def parse_payload(
