@@ -26,7 +26,7 @@ from twelve.modules.models.adapters.json_payload import BadJSON, parse_object
 from twelve.modules.models.adapters.response_body import (
     BadEncoding,
     BodyTooLarge,
-    body_lines,
+    body_chunks,
     read_body,
 )
 from twelve.modules.models.adapters.upstream_errors import error_from_response
@@ -106,7 +106,7 @@ async def post_stream(
     except BaseException:
         _discard(response)
         raise
-    events = decode_events(body_lines(response, endpoint.max_response_bytes))
+    events = decode_events(body_chunks(response, endpoint.max_response_bytes))
     timed = _within_deadlines(events, endpoint, first_deadline)
     finished = False
     try:
