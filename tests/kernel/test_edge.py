@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -11,9 +12,11 @@ import pytest
 from fastapi import FastAPI, Request
 from prometheus_client import REGISTRY
 from pydantic import BaseModel
-from starlette.types import Message
+from starlette.requests import Request as PlainRequest
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 
-from twelve.kernel.edge import EdgeMiddleware
+from twelve.kernel.edge import EdgeMiddleware, _series
 from twelve.kernel.http_errors import install_error_handlers
 from twelve.kernel.json_body import read_json_object
 from twelve.kernel.telemetry.logging import setup_logging, shutdown_logging
@@ -42,8 +45,17 @@ def build() -> FastAPI:
     async def raw(request: Request) -> dict[str, Any]:
         return await read_json_object(request)
 
-    app.add_middleware(EdgeMiddleware, max_body_bytes=LIMIT)
+    app.add_middleware(
+        EdgeMiddleware, max_body_bytes=LIMIT, direct={("POST", "/direct"): ("/direct", direct)}
+    )
     return app
+
+
+async def direct(scope: Scope, receive: Receive, send: Send) -> None:
+    """A hot route as the gateway serves one: plain ASGI, called by the edge itself."""
+    body = await read_json_object(PlainRequest(scope, receive))
+    body["framework"] = "router" in scope  # set by the framework's routing
+    await Response(orjson.dumps(body), media_type="application/json")(scope, receive, send)
 
 
 def logged(err: str) -> list[dict[str, Any]]:
@@ -99,7 +111,7 @@ async def call(path: str, chunks: list[Message]) -> list[Message]:
     return sent
 
 
-@pytest.mark.parametrize("path", ["/typed", "/raw"])
+@pytest.mark.parametrize("path", ["/typed", "/raw", "/direct"])
 async def test_an_over_limit_chunked_body_is_413_on_every_route(path: str) -> None:
     # No Content-Length: the limit is found while reading, where FastAPI used to answer 400.
     piece = {"type": "http.request", "body": b" " * 600, "more_body": True}
@@ -109,7 +121,7 @@ async def test_an_over_limit_chunked_body_is_413_on_every_route(path: str) -> No
     assert body["error"]["code"] == "payload_too_large"
 
 
-@pytest.mark.parametrize("path", ["/typed", "/raw"])
+@pytest.mark.parametrize("path", ["/typed", "/raw", "/direct"])
 async def test_a_client_gone_while_sending_its_body_is_a_499_not_a_500(
     path: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -125,3 +137,34 @@ async def test_a_client_gone_while_sending_its_body_is_a_499_not_a_500(
     assert counted("twelve_errors_total", kind="client_disconnect") == before + 1
     assert counted("twelve_errors_total", kind="server_error") == server_errors
     assert counted("twelve_http_requests_total", route=path, method="POST", status="499") >= 1
+
+
+async def test_a_direct_route_is_served_by_the_edge_with_its_ids_and_metrics() -> None:
+    setup_tracing()
+    before = counted("twelve_http_requests_total", route="/direct", method="POST", status="200")
+    transport = httpx.ASGITransport(app=build())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.post("/direct", json={"a": 1}, headers={"x-request-id": "req-d"})
+        other_method = await client.get("/direct")
+    assert response.json() == {"a": 1, "framework": False}
+    assert response.headers["x-request-id"] == "req-d"
+    after = counted("twelve_http_requests_total", route="/direct", method="POST", status="200")
+    assert after == before + 1
+    # Only the listed method is direct: the rest is the framework's (here, no such route).
+    assert other_method.status_code == 404
+    assert other_method.json()["error"]["type"] == "invalid_request_error"
+
+
+async def test_generated_request_ids_are_unique_and_shaped_like_openais() -> None:
+    transport = httpx.ASGITransport(app=build())
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        ids = {(await client.post("/direct", json={})).headers["x-request-id"] for _ in range(50)}
+    assert len(ids) == 50
+    assert all(re.fullmatch(r"req_[0-9a-f]{24}", i) for i in ids)
+
+
+def test_metric_children_are_prepared_once_per_label_set() -> None:
+    first = _series("/direct", "POST", 200)
+    assert _series("/direct", "POST", 200) == first
+    assert _series("/direct", "POST", 404)[0] is not first[0]
+    assert _series("/direct", "POST", 404)[1] is first[1]  # latency is not by status

@@ -37,3 +37,16 @@ async def test_bytes_that_are_not_utf8_are_replaced_not_fatal() -> None:
     # An upstream's broken byte must not end the stream with an exception and no error event.
     events = [e async for e in decode_events(lines(b"data: caf\xe9 \xff\n", b"\n"))]
     assert events == [ServerSentEvent(None, "caf\ufffd \ufffd")]
+
+
+async def test_a_stream_cut_anywhere_decodes_the_same() -> None:
+    # As a socket delivers it: mid-line, mid-character, events in one read, no final newline.
+    raw = 'event: e\ndata: {"a":"é"}\n\n: ping\ndata: x\r\ndata: y\r\n\r\ndata: [DONE]'.encode()
+    expected = [
+        ServerSentEvent("e", '{"a":"é"}'),
+        ServerSentEvent(None, "x\ny"),
+        ServerSentEvent(None, "[DONE]"),
+    ]
+    for size in (1, 2, 3, 7, 40, len(raw)):
+        pieces = [raw[i : i + size] for i in range(0, len(raw), size)]
+        assert [e async for e in decode_events(lines(*pieces))] == expected, size

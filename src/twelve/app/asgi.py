@@ -68,7 +68,11 @@ def create_app(
         for module, endpoints in container.internal.items():
             app.include_router(internal_router(module, endpoints, internal_key))
     install_openapi(app)
-    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        EdgeMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        direct=container.direct,
+    )
     return app
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import APIRouter
+from starlette.types import ASGIApp
 
 from twelve.app.catalogue import CATALOGUE
 from twelve.app.readiness import Readiness, RemoteModule, probe
@@ -46,6 +47,8 @@ class Container:
     http: HttpClient
     # The public routes of the served modules, in catalogue order.
     routers: list[APIRouter]
+    # The routes the edge serves past the framework, from every served module.
+    direct: dict[tuple[str, str], tuple[str, ASGIApp]]
     # The ports this process serves to modules in other processes, by module name.
     internal: dict[str, Endpoints]
     # What the served modules built, by module name.
@@ -209,6 +212,7 @@ def build(settings: Settings, catalogue: Iterable[ModuleSpec] = CATALOGUE) -> Co
         databases=wiring.databases,
         http=wiring.http,
         routers=[router for b in built.values() for router in b.routers],
+        direct={route: app for b in built.values() for route, app in b.direct.items()},
         internal=wiring.internal(),
         built=built,
         starts=[hook for context in contexts for hook in context.starts],

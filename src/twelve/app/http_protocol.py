@@ -8,6 +8,9 @@ Everything here happens before a key is checked, so anyone who reaches the port 
   sees a client disconnect); time the server itself holds reading paused does not count;
 - an idle keep-alive connection is closed by uvicorn after `timeout_keep_alive`.
 Refusals are written straight to the socket in OpenAI's error shape: no app code runs for them.
+
+It also gathers a response's writes within one event-loop turn into one system call (head and
+body; the events of one upstream read), see `CorkedTransport`.
 """
 
 from __future__ import annotations
@@ -106,6 +109,8 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self._refuse_head()
             return
         super().on_headers_complete()
+        if self.cycle is not None:
+            self.cycle.transport = CorkedTransport(self.transport, self.loop)  # type: ignore[assignment]
         self._arm_body_timer()
 
     def on_body(self, body: bytes) -> None:
@@ -184,6 +189,52 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def _cancel(timer: asyncio.TimerHandle | None) -> None:
         if timer is not None:
             timer.cancel()
+
+
+class CorkedTransport:
+    """A transport for one response that gathers the writes of one event-loop turn into one.
+
+    uvicorn writes the head as soon as the app sends `http.response.start`, and each body message
+    at once; an app sends the head and its body, or a stream relays the events one upstream read
+    brought, without yielding to the loop. Gathered, they leave in one system call (and one TCP
+    segment) at the end of the turn, so nothing waits longer than it did. Past `MAX_HELD` bytes
+    the gathered writes go out at once. Everything else is the real transport's.
+    """
+
+    MAX_HELD = 64 * 1024
+    __slots__ = ("_held", "_loop", "_size", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: list[bytes] = []
+        self._size = 0
+
+    def write(self, data: bytes) -> None:
+        if not self._held:
+            self._loop.call_soon(self.flush)
+        self._held.append(data)
+        self._size += len(data)
+        if self._size > self.MAX_HELD:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._held:
+            held = self._held[0] if len(self._held) == 1 else b"".join(self._held)
+            self._held = []
+            self._size = 0
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 def _response(status: HTTPStatus, message: str, code: str) -> bytes:

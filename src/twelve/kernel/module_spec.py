@@ -19,6 +19,7 @@ from fastapi import APIRouter
 from pydantic_settings import BaseSettings
 
 from twelve.kernel.db import Database
+from twelve.kernel.edge import DirectRoutes
 from twelve.kernel.http_client import HttpClient
 
 Hook = Callable[[], Awaitable[None]]
@@ -99,6 +100,9 @@ class Built:
 
     services: Mapping[type[Any], object] = field(default_factory=dict)
     routers: Sequence[APIRouter] = ()
+    # Hot routes the edge calls as plain ASGI apps, past the framework (the same routes stay in
+    # `routers` for the OpenAPI document): (method, path) -> (route name, app).
+    direct: DirectRoutes = field(default_factory=dict)
     facts: Sequence[object] = ()
     # Shown by /readyz without making the process unready (e.g. deployments with no credentials).
     notices: Mapping[str, list[str]] = field(default_factory=dict)

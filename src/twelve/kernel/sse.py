@@ -20,28 +20,46 @@ class ServerSentEvent:
     data: str
 
 
-async def decode_events(lines: AsyncIterable[bytes]) -> AsyncIterator[ServerSentEvent]:
-    """Turn a stream of raw lines (each ending in a newline, as aiohttp yields them) into events."""
+async def decode_events(chunks: AsyncIterable[bytes]) -> AsyncIterator[ServerSentEvent]:
+    """Turn a byte stream, cut anywhere (as a socket delivers it), into events.
+
+    Lines are split here rather than by a generator of lines in front: that was one more
+    generator step per line, two or three per event."""
     event: str | None = None
     data: list[str] = []
-    async for raw in lines:
-        line = raw.decode("utf-8", errors="replace").rstrip("\r\n")
-        if not line:
-            if data:
-                yield ServerSentEvent(event, "\n".join(data))
-            event, data = None, []
-            continue
-        if line.startswith(":"):
-            continue
-        field, _, value = line.partition(":")
-        if value.startswith(" "):
-            value = value[1:]
-        if field == "data":
-            data.append(value)
-        elif field == "event":
-            event = value
+    pending = bytearray()
+    async for chunk in chunks:
+        pending += chunk
+        if b"\n" not in chunk:
+            continue  # no line complete yet (the limit on the body bounds `pending`)
+        *lines, rest = pending.split(b"\n")
+        pending = bytearray(rest)
+        for raw in lines:
+            line = raw.decode("utf-8", errors="replace").rstrip("\r")
+            if not line:
+                if data:
+                    yield ServerSentEvent(event, "\n".join(data))
+                event, data = None, []
+                continue
+            event = _field(line, event, data)
+    if pending:
+        event = _field(pending.decode("utf-8", errors="replace").rstrip("\r"), event, data)
     if data:
         yield ServerSentEvent(event, "\n".join(data))
+
+
+def _field(line: str, event: str | None, data: list[str]) -> str | None:
+    """Read one non-blank line into `data`; return the event name it leaves in force."""
+    if line.startswith(":"):
+        return event
+    field, _, value = line.partition(":")
+    if value.startswith(" "):
+        value = value[1:]
+    if field == "data":
+        data.append(value)
+    elif field == "event":
+        return value
+    return event
 
 
 def encode_data(payload: bytes) -> bytes:

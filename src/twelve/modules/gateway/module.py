@@ -33,7 +33,10 @@ def build(context: ModuleContext) -> Built:
         policy=RetryPolicy.from_settings(settings),
     )
     return Built(
-        services={KeysService: keys}, routers=[http.build_router(gateway)], facts=[gateway]
+        services={KeysService: keys},
+        routers=[http.build_router(gateway)],
+        direct=http.direct_routes(gateway),
+        facts=[gateway],
     )
 
 

@@ -21,10 +21,40 @@ from twelve.modules.gateway.routing import RetryPolicy, Routed, route
 from twelve.modules.gateway.stages.allow_list import model_not_found
 from twelve.modules.gateway.stages.stage import Stage
 from twelve.modules.gateway.streaming import OpenStream, open_stream
-from twelve.modules.models.api import DeploymentRef, JSONObject, ModelsService
+from twelve.modules.models.api import (
+    Capability,
+    DeploymentRef,
+    JSONObject,
+    ModelCard,
+    ModelsService,
+)
 
 T = TypeVar("T")
 Answer = JSONObject | OpenStream
+
+
+class PlanCache:
+    """The models module's plans and model list, asked once and kept: they come from static
+    configuration, and in a split deployment each question is a network hop. Only answers are
+    kept (one per configured model and capability); a refusal is asked again each time, so
+    made-up model names fill nothing."""
+
+    def __init__(self, models: ModelsService) -> None:
+        self._models = models
+        self._plans: dict[tuple[str, Capability], tuple[DeploymentRef, ...]] = {}
+        self._cards: tuple[ModelCard, ...] | None = None
+
+    async def plan(self, model: str, capability: Capability) -> list[DeploymentRef]:
+        plan = self._plans.get((model, capability))
+        if plan is None:
+            plan = tuple(await self._models.plan(model, capability))
+            self._plans[(model, capability)] = plan
+        return list(plan)
+
+    async def list_models(self) -> list[ModelCard]:
+        if self._cards is None:
+            self._cards = tuple(await self._models.list_models())
+        return list(self._cards)
 
 
 class Pipeline:
@@ -33,7 +63,7 @@ class Pipeline:
         *,
         stages: Sequence[Stage],
         ports: FeaturePorts,
-        models: ModelsService,
+        models: PlanCache,
         policy: RetryPolicy,
         finaliser: Finaliser,
     ) -> None:

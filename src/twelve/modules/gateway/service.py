@@ -16,7 +16,7 @@ from twelve.modules.gateway.api import KeysService, Principal
 from twelve.modules.gateway.endpoints import FeaturePorts
 from twelve.modules.gateway.exchange import Exchange
 from twelve.modules.gateway.finaliser import Finaliser
-from twelve.modules.gateway.pipeline import Answer, Pipeline
+from twelve.modules.gateway.pipeline import Answer, Pipeline, PlanCache
 from twelve.modules.gateway.routing import RetryPolicy, Routed
 from twelve.modules.gateway.stages.allow_list import AllowList, check_allowed, model_not_found
 from twelve.modules.gateway.stages.authenticate import Authenticate
@@ -39,13 +39,13 @@ class Gateway:
     ) -> None:
         """`admission`: stages that run after the allow-list and before routing, in order (rate
         limit, credit hold, cache, as they land)."""
-        self._models = models
+        self._models = PlanCache(models)
         self._authenticate = Authenticate(keys)
         self.finaliser = Finaliser()
         self.pipeline = Pipeline(
             stages=(self._authenticate, ReadBody(), AllowList(), *admission),
             ports=FeaturePorts(chat=chat, completion=completion, embeddings=embeddings),
-            models=models,
+            models=self._models,
             policy=policy,
             finaliser=self.finaliser,
         )

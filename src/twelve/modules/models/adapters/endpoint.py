@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import aiohttp
+
+from twelve.modules.models.adapters.response_body import ACCEPT_ENCODING
+
 DEFAULT_MAX_RESPONSE_BYTES = 32 * 1024 * 1024
 
 
@@ -32,6 +36,26 @@ class Endpoint:
     connect_timeout: float | None = None
     # Bytes after decompression, streamed or not.
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    # Prepared once from the fields above, not per call (`transport.py`'s hot path).
+    call_timeout: aiohttp.ClientTimeout = field(init=False, repr=False, compare=False)
+    stream_timeout: aiohttp.ClientTimeout = field(init=False, repr=False, compare=False)
+    json_headers: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    sse_headers: Mapping[str, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        prepared = {
+            "call_timeout": aiohttp.ClientTimeout(total=self.timeout, connect=self.connect_seconds),
+            # A stream has no total limit: its deadlines are per event (`transport.py`).
+            "stream_timeout": aiohttp.ClientTimeout(total=None, connect=self.connect_seconds),
+            "json_headers": self._headers_accepting("application/json"),
+            "sse_headers": self._headers_accepting("text/event-stream"),
+        }
+        for name, value in prepared.items():
+            object.__setattr__(self, name, value)  # frozen: set once, here
+
+    def _headers_accepting(self, accept: str) -> dict[str, str]:
+        common = {"Content-Type": "application/json", "Accept-Encoding": ACCEPT_ENCODING}
+        return {**common, "Accept": accept, **self.headers}
 
     def url(self, path: str) -> str:
         return f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"

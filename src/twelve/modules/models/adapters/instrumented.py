@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from prometheus_client import Counter
 
 from twelve.kernel.errors import InvalidRequest, UpstreamError
 from twelve.kernel.streams import close_stream
@@ -38,6 +39,10 @@ class InstrumentedPort:
         self._inner = inner
         self._deployment = deployment
         self._labels = (deployment.provider, deployment.model, deployment.id)
+        # Prepared once per deployment, not per call: the span's attributes and metric children.
+        self._attributes = _span_attributes(deployment)
+        self._latency = UPSTREAM_LATENCY.labels(*self._labels)
+        self._outcomes: dict[str, Counter] = {}
 
     async def call(
         self, operation: Operation, body: JSONObject, headers: Mapping[str, str]
@@ -99,22 +104,13 @@ class InstrumentedPort:
             self._finish(span, outcome, first_chunk_after)
 
     def _start_span(self, operation: str, *, streaming: bool) -> Span:
-        deployment = self._deployment
-        url = urlsplit(deployment.base_url)
-        return _TRACER.start_span(
-            f"{operation} {deployment.upstream_model}",
-            kind=SpanKind.CLIENT,
-            attributes={
-                "gen_ai.operation.name": operation,
-                "gen_ai.provider.name": deployment.provider,
-                "gen_ai.request.model": deployment.upstream_model,
-                "server.address": url.hostname or "",
-                "server.port": url.port or (443 if url.scheme == "https" else 80),
-                "twelve.model": deployment.model,
-                "twelve.deployment": deployment.id,
-                "twelve.streaming": streaming,
-            },
-        )
+        attributes = {
+            **self._attributes,
+            "gen_ai.operation.name": operation,
+            "twelve.streaming": streaming,
+        }
+        name = f"{operation} {self._deployment.upstream_model}"
+        return _TRACER.start_span(name, kind=SpanKind.CLIENT, attributes=attributes)
 
     def _headers(self, span: Span, headers: Mapping[str, str]) -> dict[str, str]:
         sent = dict(headers)
@@ -124,12 +120,28 @@ class InstrumentedPort:
 
     def _finish(self, span: Span, outcome: str, latency: float | None) -> None:
         if latency is not None:
-            UPSTREAM_LATENCY.labels(*self._labels).observe(latency)
-        UPSTREAM_REQUESTS.labels(*self._labels, outcome).inc()
-        span.set_attribute("twelve.outcome", outcome)
-        if outcome != "ok":
-            span.set_status(Status(StatusCode.ERROR, outcome))
+            self._latency.observe(latency)
+        requests = self._outcomes.get(outcome)
+        if requests is None:  # outcomes are a small fixed set (kinds of failure)
+            requests = self._outcomes[outcome] = UPSTREAM_REQUESTS.labels(*self._labels, outcome)
+        requests.inc()
+        if span.is_recording():
+            span.set_attribute("twelve.outcome", outcome)
+            if outcome != "ok":
+                span.set_status(Status(StatusCode.ERROR, outcome))
         span.end()
+
+
+def _span_attributes(deployment: DeploymentRef) -> dict[str, str | int]:
+    url = urlsplit(deployment.base_url)
+    return {
+        "gen_ai.provider.name": deployment.provider,
+        "gen_ai.request.model": deployment.upstream_model,
+        "server.address": url.hostname or "",
+        "server.port": url.port or (443 if url.scheme == "https" else 80),
+        "twelve.model": deployment.model,
+        "twelve.deployment": deployment.id,
+    }
 
 
 def _record_usage(span: Span, operation: Operation, usage: Any) -> None:

@@ -25,9 +25,17 @@ def parse_object(data: bytes | str) -> dict[str, Any]:
         raise BadJSON("not JSON") from None
     if not isinstance(parsed, dict):
         raise BadJSON("not a JSON object")
-    if too_deep(parsed, MAX_DEPTH):
+    if _openers(data) >= MAX_DEPTH and too_deep(parsed, MAX_DEPTH):
         raise BadJSON(f"nested deeper than {MAX_DEPTH} levels")
     return parsed
+
+
+def _openers(data: bytes | str) -> int:
+    """An upper bound of the nesting depth (brackets in strings count too): fewer than
+    `MAX_DEPTH` of them, and the walk of the parsed value (a stream's every chunk) is not needed."""
+    if isinstance(data, str):
+        return data.count("{") + data.count("[")
+    return data.count(b"{") + data.count(b"[")
 
 
 def too_deep(value: Any, limit: int) -> bool:

@@ -77,19 +77,13 @@ async def read_body(response: aiohttp.ClientResponse, limit: int) -> bytes:
     return b"".join(parts)
 
 
-async def body_lines(response: aiohttp.ClientResponse, limit: int) -> AsyncIterator[bytes]:
-    """The decompressed body line by line (each with its newline), within `limit` bytes in all."""
+async def body_chunks(response: aiohttp.ClientResponse, limit: int) -> AsyncIterator[bytes]:
+    """The decompressed body as it arrives, within `limit` bytes in all."""
     decoder = BoundedDecoder(response.headers.get("Content-Encoding"), limit)
-    pending = bytearray()
     async for chunk in response.content.iter_any():
         data = decoder.feed(chunk)
-        start = 0
-        while (end := data.find(b"\n", start)) != -1:
-            pending += data[start : end + 1]
-            yield bytes(pending)
-            pending.clear()
-            start = end + 1
-        pending += data[start:]
-    pending += decoder.flush()
-    if pending:
-        yield bytes(pending)
+        if data:
+            yield data
+    rest = decoder.flush()
+    if rest:
+        yield rest

@@ -21,12 +21,12 @@ from twelve.kernel.http_client import HttpClient
 from twelve.kernel.sse import ServerSentEvent, decode_events
 from twelve.kernel.streams import close_stream
 from twelve.modules.models.adapters.endpoint import Endpoint
+from twelve.modules.models.adapters.idle_watch import IdleWatch
 from twelve.modules.models.adapters.json_payload import BadJSON, parse_object
 from twelve.modules.models.adapters.response_body import (
-    ACCEPT_ENCODING,
     BadEncoding,
     BodyTooLarge,
-    body_lines,
+    body_chunks,
     read_body,
 )
 from twelve.modules.models.adapters.upstream_errors import error_from_response
@@ -41,8 +41,6 @@ from twelve.modules.models.adapters.upstream_failures import (
 )
 from twelve.modules.models.api import JSONObject
 
-_JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
-_SSE_HEADERS = {"Content-Type": "application/json", "Accept": "text/event-stream"}
 # An error body is a message, not a payload: anything longer is not worth reading.
 _MAX_ERROR_BYTES = 64 * 1024
 _TRANSPORT_ERRORS = (aiohttp.ClientError, HttpProcessingError, ConnectionError)
@@ -57,9 +55,9 @@ async def post_json(
 ) -> JSONObject:
     """POST a JSON body and return the JSON object the upstream answered with."""
     label = endpoint.label
-    timeout = aiohttp.ClientTimeout(total=endpoint.timeout, connect=endpoint.connect_seconds)
+    sent = {**endpoint.json_headers, **headers}
     try:
-        async with _post(http, endpoint, path, body, _JSON_HEADERS, headers, timeout) as response:
+        async with _post(http, endpoint, path, body, sent, endpoint.call_timeout) as response:
             await _check_status(response, endpoint)
             payload = await read_body(response, endpoint.max_response_bytes)
     except aiohttp.ConnectionTimeoutError:
@@ -91,11 +89,11 @@ async def post_stream(
     label = endpoint.label
     loop = asyncio.get_running_loop()
     first_deadline = loop.time() + endpoint.first_token_seconds
-    timeout = aiohttp.ClientTimeout(total=None, connect=endpoint.connect_seconds)
+    sent = {**endpoint.sse_headers, **headers}
     response: aiohttp.ClientResponse | None = None
     try:
         async with asyncio.timeout_at(first_deadline):
-            response = await _post(http, endpoint, path, body, _SSE_HEADERS, headers, timeout)
+            response = await _post(http, endpoint, path, body, sent, endpoint.stream_timeout)
             await _check_status(response, endpoint)
     except aiohttp.ConnectionTimeoutError:
         raise timed_out(endpoint.connect_seconds, "could not connect", label) from None
@@ -108,7 +106,7 @@ async def post_stream(
     except BaseException:
         _discard(response)
         raise
-    events = decode_events(body_lines(response, endpoint.max_response_bytes))
+    events = decode_events(body_chunks(response, endpoint.max_response_bytes))
     timed = _within_deadlines(events, endpoint, first_deadline)
     finished = False
     try:
@@ -146,15 +144,18 @@ async def _within_deadlines(
         # Nothing reached the client yet: another try (or deployment) may do better.
         raise timed_out(endpoint.first_token_seconds, "no data", label) from None
     yield first
-    while True:
-        try:
-            async with asyncio.timeout(endpoint.idle_seconds):
-                event = await anext(events)
-        except StopAsyncIteration:
-            return
-        except TimeoutError:
-            raise stream_timed_out(endpoint.idle_seconds, label) from None
-        yield event
+    watch = IdleWatch(endpoint.idle_seconds)
+    try:
+        while True:
+            try:
+                event = await watch.wait(events)
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                raise stream_timed_out(endpoint.idle_seconds, label) from None
+            yield event
+    finally:
+        watch.close()
 
 
 def parse_payload(
@@ -177,15 +178,13 @@ def _post(
     endpoint: Endpoint,
     path: str,
     body: JSONObject,
-    accept: Mapping[str, str],
     headers: Mapping[str, str],
     timeout: aiohttp.ClientTimeout,
 ) -> aiohttp.client._RequestContextManager:
-    sent = {**accept, "Accept-Encoding": ACCEPT_ENCODING, **endpoint.headers, **headers}
     return http.session.post(
         endpoint.url(path),
         data=orjson.dumps(body),
-        headers=sent,
+        headers=headers,
         timeout=timeout,
         allow_redirects=False,
         auto_decompress=False,
