@@ -39,6 +39,8 @@ from twelve.modules.credits import http as credits_http
 from twelve.modules.credits.api import CustomersService
 from twelve.modules.credits.client import RemoteCredits
 from twelve.modules.credits.service import CreditsService
+from twelve.modules.credits.settings import CreditsSettings
+from twelve.modules.credits.sweeper import Sweeper
 from twelve.modules.embeddings import http as embeddings_http
 from twelve.modules.embeddings.api import EmbeddingsService
 from twelve.modules.embeddings.client import RemoteEmbeddings
@@ -50,6 +52,8 @@ from twelve.modules.gateway.keys import KeyRegistry
 from twelve.modules.gateway.routing import RetryPolicy
 from twelve.modules.gateway.service import Gateway
 from twelve.modules.gateway.settings import GatewaySettings
+from twelve.modules.gateway.stages.credit_hold import CreditHold
+from twelve.modules.gateway.stages.stage import Stage
 from twelve.modules.models import http as models_http
 from twelve.modules.models.api import ModelsService
 from twelve.modules.models.client import RemoteModels
@@ -73,6 +77,8 @@ class Container:
     remotes: dict[str, RemoteModule] = field(default_factory=dict)
     models: LoadedModels | None = None
     started: bool = False
+    # Run once the databases are migrated (the credits sweeper).
+    starters: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def start(self) -> None:
         """Open every database and apply its migrations (once: the server runner starts the
@@ -84,6 +90,8 @@ class Container:
                 await upgrade(db, _MODULES_ROOT / name / "adapters" / "migrations")
             except Exception as exc:  # any driver's failure: told as one line, never a traceback
                 raise database_problem(self.settings, db, exc) from exc
+        for begin in self.starters:
+            await begin()
         self.started = True
 
     async def stop(self) -> None:
@@ -127,6 +135,7 @@ class _Wiring:
         self.closers: list[Callable[[], Awaitable[None]]] = []
         self.remotes: dict[str, RemoteModule] = {}
         self.loaded_models: LoadedModels | None = None
+        self.starters: list[Callable[[], Awaitable[None]]] = []
 
     def _remote(self, module: str) -> RpcClient:
         url = self.settings.module_url(module)
@@ -151,7 +160,7 @@ class _Wiring:
     def credits(self) -> CustomersService:
         if "credits" not in self.hosted:
             return RemoteCredits(self._remote("credits"))
-        return CreditsService(self.databases["credits"])
+        return self.credits_service
 
     @cached_property
     def keys(self) -> KeysService:
@@ -183,6 +192,32 @@ class _Wiring:
             return RemoteEmbeddings(self._remote("embeddings"))
         return Embeddings(self.models)
 
+    # --- credits wiring (issue 8): the service, its sweeper, the gateway's credit-hold stage.
+    @cached_property
+    def credits_service(self) -> CreditsService:
+        service = CreditsService(self.databases["credits"])
+        sweeper = Sweeper(service, CreditsSettings().sweep_interval_seconds)
+        self.starters.append(sweeper.start)
+        self.closers.append(sweeper.stop)
+        return service
+
+    def credit_hold(self) -> list[Stage]:
+        """The credit-hold stage when credits are served here (a remote credits module's
+        client does not speak holds yet)."""
+        if "credits" not in self.hosted:
+            return []
+        settings = CreditsSettings()
+        return [
+            CreditHold(
+                self.credits_service,
+                self.models,
+                default_max_tokens=settings.default_max_tokens,
+                hold_seconds=settings.hold_seconds,
+            )
+        ]
+
+    # --- end of credits wiring.
+
     def gateway(self) -> Gateway:
         return Gateway(
             keys=self.keys,
@@ -191,6 +226,7 @@ class _Wiring:
             completion=self.completion,
             embeddings=self.embeddings,
             policy=RetryPolicy.from_settings(GatewaySettings()),
+            admission=self.credit_hold(),
         )
 
     def internal(self) -> dict[str, Endpoints]:
@@ -219,11 +255,17 @@ def build(settings: Settings) -> Container:
         databases=wiring.databases,
         http=wiring.http,
         gateway=wiring.gateway() if "gateway" in hosted else None,
-        admin=Administration(wiring.credits, wiring.keys, wiring.models)
+        admin=Administration(
+            wiring.credits,
+            wiring.keys,
+            wiring.models,
+            wiring.credits_service if "credits" in hosted else None,  # credits wiring (issue 8)
+        )
         if "admin" in hosted
         else None,
         internal=wiring.internal(),
         closers=wiring.closers,
+        starters=wiring.starters,
         remotes=wiring.remotes,
         models=wiring.loaded_models,
     )

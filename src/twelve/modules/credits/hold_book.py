@@ -16,11 +16,11 @@ import time
 from sqlalchemy import insert, select, update
 
 from twelve.kernel.db import Database
+from twelve.kernel.telemetry.logging import get_logger
 from twelve.kernel.unit_of_work import UnitOfWork
 from twelve.modules.credits import journal
 from twelve.modules.credits.adapters.tables import accounts, holds
 from twelve.modules.credits.api import Hold, InsufficientQuota, PlaceHold, Settlement, SweepResult
-from twelve.kernel.telemetry.logging import get_logger
 
 log = get_logger("twelve.credits.holds")
 

@@ -1,0 +1,87 @@
+"""A request's cost: the worst case before it runs, the actual one from its usage.
+
+Input tokens are counted offline with `bpe-openai` (o200k_base; tiktoken would download its
+tables at run time) over every piece of text the request sends, plus a few tokens of framing per
+message; the output is `max_completion_tokens`/`max_tokens` (or the configured default) times
+`n`. Prices are USD per million tokens, which is exactly micro-dollars per token: a cost is
+computed in millionths of a micro-dollar and rounded up once, so it is never a float.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import ROUND_CEILING, Decimal
+from functools import cache
+from typing import Any
+
+import bpe_openai  # type: ignore[import-untyped]
+
+from twelve.modules.models.api import DeploymentRef, JSONObject
+
+# The fields whose text reaches the model (chat, completions, embeddings).
+_TEXT_FIELDS = ("messages", "prompt", "input", "tools", "functions", "system")
+# Role, separators and the reply's priming, per message (OpenAI's published rule of thumb).
+_PER_MESSAGE = 4
+_PER_REQUEST = 3
+
+
+@cache
+def _encoding() -> Any:
+    return bpe_openai.get_encoding("o200k_base")
+
+
+def input_tokens(body: JSONObject) -> int:
+    encoding = _encoding()
+    texts = [s for name in _TEXT_FIELDS for s in _strings(body.get(name))]
+    messages = body.get("messages")
+    framing = _PER_MESSAGE * len(messages) if isinstance(messages, list) else 0
+    return sum(len(encoding.encode_ordinary(t)) for t in texts) + framing + _PER_REQUEST
+
+
+def output_tokens(body: JSONObject, default: int, *, generates: bool) -> int:
+    if not generates:
+        return 0
+    limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    n = body.get("n")
+    count = n if isinstance(n, int) and n > 0 else 1
+    return (limit if isinstance(limit, int) and limit > 0 else default) * count
+
+
+def price_micros_per_mtok(usd_per_mtok: float | None) -> int:
+    """Micro-dollars per million tokens, rounded up."""
+    if not usd_per_mtok:
+        return 0
+    scaled = Decimal(str(usd_per_mtok)) * 1_000_000
+    return int(scaled.to_integral_value(rounding=ROUND_CEILING))
+
+
+def cost_micros(deployment: DeploymentRef, prompt: int, completion: int) -> int:
+    if deployment.free:
+        return 0
+    total = prompt * price_micros_per_mtok(deployment.input_cost_per_mtok) + (
+        completion * price_micros_per_mtok(deployment.output_cost_per_mtok)
+    )
+    return -(-total // 1_000_000)  # rounded up, in integers
+
+
+def usage_cost(deployment: DeploymentRef, usage: JSONObject) -> int | None:
+    """The cost of `usage`; None when it counts no tokens at all (so the cost is unknown)."""
+    prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if not isinstance(prompt, int) and not isinstance(completion, int):
+        return None
+    return cost_micros(deployment, _count(prompt), _count(completion))
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and value > 0 else 0
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)

@@ -1,0 +1,84 @@
+"""Admission stage: hold the request's worst-case cost on the customer's credits.
+
+The hold is the most any deployment of the model's plan could cost for this request (fallback
+may land on the dearest). At the end the finaliser calls the returned `Settle` exactly once:
+a request that never reached an upstream, or that no deployment answered, releases its hold; one
+with usage is charged at the prices of the deployment that answered; one whose usage is unknown
+(stream cut, client gone, no usage reported) is charged the whole hold. A request whose plan is
+free or unpriced takes no hold at all.
+"""
+
+from __future__ import annotations
+
+import structlog
+
+from twelve.kernel.errors import NotFound
+from twelve.kernel.telemetry.logging import get_logger
+from twelve.modules.credits.api import HoldsService, PlaceHold
+from twelve.modules.gateway.exchange import Exchange, Settle
+from twelve.modules.gateway.stages.allow_list import model_not_found
+from twelve.modules.gateway.stages.cost_estimate import (
+    cost_micros,
+    input_tokens,
+    output_tokens,
+    usage_cost,
+)
+from twelve.modules.models.api import ModelsService
+
+log = get_logger("twelve.gateway.credit_hold")
+
+
+class CreditHold:
+    def __init__(
+        self,
+        holds: HoldsService,
+        models: ModelsService,
+        *,
+        default_max_tokens: int,
+        hold_seconds: float,
+    ) -> None:
+        self._holds = holds
+        self._models = models
+        self._default_max_tokens = default_max_tokens
+        self._hold_seconds = hold_seconds
+
+    async def admit(self, exchange: Exchange) -> Settle | None:
+        assert exchange.principal is not None  # authenticate runs first
+        capability = exchange.endpoint.capability
+        try:
+            plan = await self._models.plan(exchange.model, capability)
+        except NotFound:
+            raise model_not_found(exchange.model) from None
+        if not plan:
+            return None
+        body = exchange.body
+        prompt = input_tokens(body)
+        completion = output_tokens(
+            body, self._default_max_tokens, generates=capability != "embeddings"
+        )
+        dearest = max(plan, key=lambda d: cost_micros(d, prompt, completion))
+        worst = cost_micros(dearest, prompt, completion)
+        if worst <= 0:
+            return None
+        request_id = structlog.contextvars.get_contextvars().get("request_id", "")
+        hold = await self._holds.hold(
+            PlaceHold(
+                customer_id=exchange.principal.customer_id,
+                amount_micros=worst,
+                request_id=str(request_id),
+                ttl_seconds=self._hold_seconds,
+            )
+        )
+
+        async def settle(ended: Exchange) -> None:
+            if not ended.dispatched or ended.outcome in ("upstream_error", "refused"):
+                await self._holds.release(hold.id)
+                return
+            cost = None
+            if ended.usage is not None:
+                cost = usage_cost(ended.deployment or dearest, ended.usage)
+            settled = await self._holds.settle(hold.id, cost)
+            if settled.overrun:
+                log.warning("credit_overrun", hold_id=hold.id, held=worst, charged=cost)
+
+        return settle
