@@ -9,12 +9,11 @@ computed in millionths of a micro-dollar and rounded up once, so it is never a f
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 from decimal import ROUND_CEILING, Decimal
 from functools import cache
 from typing import Any
-
-import bpe_openai  # type: ignore[import-untyped]
 
 from twelve.modules.models.api import DeploymentRef, JSONObject
 
@@ -27,7 +26,13 @@ _PER_REQUEST = 3
 
 @cache
 def _encoding() -> Any:
-    return bpe_openai.get_encoding("o200k_base")
+    # Imported on first use: loading the tables takes a moment, and bpe-openai 0.1.4 reads them
+    # with importlib.resources' deprecated `open_binary` (a warning we cannot fix from here).
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import bpe_openai  # type: ignore[import-untyped]
+
+        return bpe_openai.get_encoding("o200k_base")
 
 
 def input_tokens(body: JSONObject) -> int:
