@@ -207,14 +207,14 @@ class _Wiring:
         if "credits" not in self.hosted:
             return []
         settings = CreditsSettings()
-        return [
-            CreditHold(
-                self.credits_service,
-                self.models,
-                default_max_tokens=settings.default_max_tokens,
-                hold_seconds=settings.hold_seconds,
-            )
-        ]
+        stage = CreditHold(
+            self.credits_service,
+            self.models,
+            default_max_tokens=settings.default_max_tokens,
+            hold_seconds=settings.hold_seconds,
+        )
+        self.starters.append(stage.check_prices)
+        return [stage]
 
     # --- end of credits wiring.
 

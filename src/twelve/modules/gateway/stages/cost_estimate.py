@@ -15,7 +15,8 @@ from decimal import ROUND_CEILING, Decimal
 from functools import cache
 from typing import Any
 
-from twelve.modules.models.api import DeploymentRef, JSONObject
+from twelve.modules.gateway.stages.price_list import Price
+from twelve.modules.models.api import JSONObject
 
 # The fields whose text reaches the model (chat, completions, embeddings).
 _TEXT_FIELDS = ("messages", "prompt", "input", "tools", "functions", "system")
@@ -43,9 +44,7 @@ def input_tokens(body: JSONObject) -> int:
     return sum(len(encoding.encode_ordinary(t)) for t in texts) + framing + _PER_REQUEST
 
 
-def output_tokens(body: JSONObject, default: int, *, generates: bool) -> int:
-    if not generates:
-        return 0
+def output_tokens(body: JSONObject, default: int) -> int:
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
     n = body.get("n")
     count = n if isinstance(n, int) and n > 0 else 1
@@ -60,21 +59,19 @@ def price_micros_per_mtok(usd_per_mtok: float | None) -> int:
     return int(scaled.to_integral_value(rounding=ROUND_CEILING))
 
 
-def cost_micros(deployment: DeploymentRef, prompt: int, completion: int) -> int:
-    if deployment.free:
-        return 0
-    total = prompt * price_micros_per_mtok(deployment.input_cost_per_mtok) + (
-        completion * price_micros_per_mtok(deployment.output_cost_per_mtok)
+def cost_micros(price: Price, prompt: int, completion: int) -> int:
+    total = prompt * price_micros_per_mtok(price.input) + (
+        completion * price_micros_per_mtok(price.output)
     )
     return -(-total // 1_000_000)  # rounded up, in integers
 
 
-def usage_cost(deployment: DeploymentRef, usage: JSONObject) -> int | None:
+def usage_cost(price: Price, usage: JSONObject) -> int | None:
     """The cost of `usage`; None when it counts no tokens at all (so the cost is unknown)."""
     prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
     if not isinstance(prompt, int) and not isinstance(completion, int):
         return None
-    return cost_micros(deployment, _count(prompt), _count(completion))
+    return cost_micros(price, _count(prompt), _count(completion))
 
 
 def _count(value: object) -> int:

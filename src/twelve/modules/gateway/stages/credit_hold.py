@@ -23,7 +23,8 @@ from twelve.modules.gateway.stages.cost_estimate import (
     output_tokens,
     usage_cost,
 )
-from twelve.modules.models.api import ModelsService
+from twelve.modules.gateway.stages.price_list import Price, PriceList, catalogue_path
+from twelve.modules.models.api import JSONObject, ModelsService
 
 log = get_logger("twelve.gateway.credit_hold")
 
@@ -36,11 +37,17 @@ class CreditHold:
         *,
         default_max_tokens: int,
         hold_seconds: float,
+        prices: PriceList | None = None,
     ) -> None:
         self._holds = holds
         self._models = models
         self._default_max_tokens = default_max_tokens
         self._hold_seconds = hold_seconds
+        self.prices = prices or PriceList(catalogue_path())
+
+    async def check_prices(self) -> None:
+        """At start-up: warn about every deployment that has no price."""
+        await self.prices.warn_unpriced(self._models)
 
     async def admit(self, exchange: Exchange) -> Settle | None:
         assert exchange.principal is not None  # authenticate runs first
@@ -53,11 +60,10 @@ class CreditHold:
             return None
         body = exchange.body
         prompt = input_tokens(body)
-        completion = output_tokens(
-            body, self._default_max_tokens, generates=capability != "embeddings"
+        worst, dearest = max(
+            ((self._worst(self.prices.of(d), prompt, body, capability), d) for d in plan),
+            key=lambda pair: pair[0],
         )
-        dearest = max(plan, key=lambda d: cost_micros(d, prompt, completion))
-        worst = cost_micros(dearest, prompt, completion)
         if worst <= 0:
             return None
         request_id = structlog.contextvars.get_contextvars().get("request_id", "")
@@ -76,9 +82,16 @@ class CreditHold:
                 return
             cost = None
             if ended.usage is not None:
-                cost = usage_cost(ended.deployment or dearest, ended.usage)
+                price = self.prices.of(ended.deployment or dearest)
+                cost = usage_cost(price, ended.usage)
             settled = await self._holds.settle(hold.id, cost)
             if settled.overrun:
                 log.warning("credit_overrun", hold_id=hold.id, held=worst, charged=cost)
 
         return settle
+
+    def _worst(self, price: Price, prompt: int, body: JSONObject, capability: str) -> int:
+        if capability == "embeddings":  # nothing generated
+            return cost_micros(price, prompt, 0)
+        default = price.output_limit or self._default_max_tokens
+        return cost_micros(price, prompt, output_tokens(body, default))
