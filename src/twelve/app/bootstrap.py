@@ -198,7 +198,7 @@ class _Wiring:
         service = CreditsService(self.databases["credits"])
         sweeper = Sweeper(service, CreditsSettings().sweep_interval_seconds)
         self.starters.append(sweeper.start)
-        self.closers.append(sweeper.stop)
+        self.closers += [sweeper.stop, service.close]
         return service
 
     def credit_hold(self) -> list[Stage]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, select, text
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -15,6 +15,11 @@ from twelve.modules.credits.adapters.tables import journal
 from twelve.modules.credits.api import LedgerEntry
 from twelve.modules.credits.money import micros_to_usd
 
+# Built once: this runs on every settle (see hold_book.py).
+_INSERT = text(
+    "INSERT INTO journal (transaction_id, account_id, kind, amount, reason, hold_id, created_at)"
+    " VALUES (:transaction_id, :account_id, :kind, :amount, :reason, :hold_id, :created_at)"
+)
 FUNDING = "sys:funding"
 REVENUE = "sys:revenue"
 
@@ -23,8 +28,8 @@ def transaction_id() -> str:
     return f"txn_{secrets.token_hex(12)}"
 
 
-async def post(
-    conn: AsyncConnection,
+def post(
+    conn: Connection,
     *,
     kind: str,
     debit: str,
@@ -34,12 +39,14 @@ async def post(
     hold_id: str | None = None,
     txn: str | None = None,
 ) -> str:
-    """Move `micros` from account `debit` to account `credit`: two lines summing to zero."""
+    """Move `micros` from account `debit` to account `credit`: two lines summing to zero.
+    Synchronous, so that the SQLite group commit can run it too (`await conn.run_sync(...)`
+    from an async connection)."""
     txn = txn or transaction_id()
     now = int(time.time())
     line = {"transaction_id": txn, "kind": kind, "reason": reason, "hold_id": hold_id}
-    await conn.execute(
-        insert(journal),
+    conn.execute(
+        _INSERT,
         [
             {**line, "account_id": debit, "amount": -micros, "created_at": now},
             {**line, "account_id": credit, "amount": micros, "created_at": now},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from functools import partial
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
@@ -51,13 +52,15 @@ class CreditsService:
                 await conn.execute(insert(customers).values(**customer.model_dump()))
                 await conn.execute(insert(accounts).values(id=customer.id, balance=opening, held=0))
                 if opening:
-                    await journal.post(
-                        conn,
-                        kind="credit",
-                        debit=journal.FUNDING,
-                        credit=customer.id,
-                        micros=opening,
-                        reason="opening balance",
+                    await conn.run_sync(
+                        partial(
+                            journal.post,
+                            kind="credit",
+                            debit=journal.FUNDING,
+                            credit=customer.id,
+                            micros=opening,
+                            reason="opening balance",
+                        )
                     )
         except IntegrityError as exc:
             raise Conflict(
@@ -129,6 +132,10 @@ class CreditsService:
 
     async def sweep(self, now: float | None = None) -> SweepResult:
         return await self._holds.sweep(now)
+
+    async def close(self) -> None:
+        """Finish the writes queued for the SQLite group commit and stop its thread."""
+        await self._holds.close()
 
     async def _one(self, where: object, value: str) -> Customer | None:
         if has_control_characters(value):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from functools import partial
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -79,14 +80,16 @@ async def _credit(
         ).scalar()
         if balance is None:
             raise NotFound(f"No such customer: {customer_id!r}.", param="customer")
-        await journal.post(
-            conn,
-            kind="credit",
-            debit=journal.FUNDING,
-            credit=customer_id,
-            micros=micros,
-            reason=command.reason or "top-up",
-            txn=txn,
+        await conn.run_sync(
+            partial(
+                journal.post,
+                kind="credit",
+                debit=journal.FUNDING,
+                credit=customer_id,
+                micros=micros,
+                reason=command.reason or "top-up",
+                txn=txn,
+            )
         )
         grant = CreditGrant(
             transaction_id=txn,
