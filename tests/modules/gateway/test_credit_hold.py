@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from prometheus_client import REGISTRY
 from pydantic import BaseModel
 
 from tests.fakes.upstream import FakeUpstream
@@ -141,11 +142,18 @@ async def setup(
     await http.close()
 
 
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
 async def test_an_answer_is_charged_its_actual_usage(setup: Setup) -> None:
+    cost_before = sample("twelve_cost_micros_total", model="echo", customer=setup.customer_id)
     answer = await setup.ask("echo", max_tokens=10)
     usage = answer["usage"]
     cost = usage["prompt_tokens"] * 1 + usage["completion_tokens"] * 2
     assert await setup.balance() == (1_000_000 - cost, 0)
+    after = sample("twelve_cost_micros_total", model="echo", customer=setup.customer_id)
+    assert after - cost_before == cost
     [charge, _opening] = await setup.credits.ledger(setup.customer_id)
     assert charge.kind == "charge" and charge.amount_micros == -cost
 
@@ -168,8 +176,10 @@ async def test_a_hold_that_cannot_be_made_is_a_402_and_nothing_is_called(
     setup: Setup, fake: FakeUpstream
 ) -> None:
     before = len(fake.requests)
+    refusals = sample("twelve_credit_holds_total", result="refused")
     with pytest.raises(InsufficientQuota) as refused:
         await setup.ask("echo", max_tokens=600_000)  # 1.2 USD of output at worst
+    assert sample("twelve_credit_holds_total", result="refused") == refusals + 1
     assert refused.value.status == 402 and refused.value.code == "insufficient_quota"
     assert len(fake.requests) == before
     assert await setup.balance() == (1_000_000, 0)

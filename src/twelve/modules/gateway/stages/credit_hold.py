@@ -14,7 +14,13 @@ import structlog
 
 from twelve.kernel.errors import NotFound
 from twelve.kernel.telemetry.logging import get_logger
-from twelve.modules.credits.api import HoldsService, PlaceHold
+from twelve.kernel.telemetry.metrics import (
+    COST_MICROS,
+    CREDIT_HOLDS,
+    CREDIT_SETTLEMENTS,
+    UNPRICED_REQUESTS,
+)
+from twelve.modules.credits.api import HoldsService, InsufficientQuota, PlaceHold
 from twelve.modules.gateway.exchange import Exchange, Settle
 from twelve.modules.gateway.stages.allow_list import model_not_found
 from twelve.modules.gateway.stages.cost_estimate import (
@@ -65,26 +71,40 @@ class CreditHold:
             key=lambda pair: pair[0],
         )
         if worst <= 0:
+            if not any(self.prices.of(d).priced for d in plan):
+                UNPRICED_REQUESTS.labels(exchange.model).inc()
             return None
+        customer = exchange.principal.customer_id
         request_id = structlog.contextvars.get_contextvars().get("request_id", "")
-        hold = await self._holds.hold(
-            PlaceHold(
-                customer_id=exchange.principal.customer_id,
-                amount_micros=worst,
-                request_id=str(request_id),
-                ttl_seconds=self._hold_seconds,
+        try:
+            hold = await self._holds.hold(
+                PlaceHold(
+                    customer_id=customer,
+                    amount_micros=worst,
+                    request_id=str(request_id),
+                    ttl_seconds=self._hold_seconds,
+                )
             )
-        )
+        except InsufficientQuota:
+            CREDIT_HOLDS.labels("refused").inc()
+            raise
+        CREDIT_HOLDS.labels("placed").inc()
 
         async def settle(ended: Exchange) -> None:
             if not ended.dispatched or ended.outcome in ("upstream_error", "refused"):
                 await self._holds.release(hold.id)
+                CREDIT_SETTLEMENTS.labels("released").inc()
                 return
             cost = None
             if ended.usage is not None:
                 price = self.prices.of(ended.deployment or dearest)
                 cost = usage_cost(price, ended.usage)
             settled = await self._holds.settle(hold.id, cost)
+            if not settled.applied:  # the sweeper got there first
+                return
+            how = "overrun" if settled.overrun else "actual" if cost is not None else "at_hold"
+            CREDIT_SETTLEMENTS.labels(how).inc()
+            COST_MICROS.labels(ended.model, customer).inc(settled.charged_micros)
             if settled.overrun:
                 log.warning("credit_overrun", hold_id=hold.id, held=worst, charged=cost)
 
