@@ -62,17 +62,21 @@ class CreditHold:
             plan = await self._models.plan(exchange.model, capability)
         except NotFound:
             raise model_not_found(exchange.model) from None
-        if not plan:
+        prices = [self.prices.of(d) for d in plan]
+        if not any(p.input or p.output for p in prices):  # free or unpriced: nothing to count
+            if not any(p.priced for p in prices):
+                UNPRICED_REQUESTS.labels(exchange.model).inc()
             return None
         body = exchange.body
         prompt = input_tokens(body)
         worst, dearest = max(
-            ((self._worst(self.prices.of(d), prompt, body, capability), d) for d in plan),
+            (
+                (self._worst(price, prompt, body, capability), d)
+                for price, d in zip(prices, plan, strict=True)
+            ),
             key=lambda pair: pair[0],
         )
-        if worst <= 0:
-            if not any(self.prices.of(d).priced for d in plan):
-                UNPRICED_REQUESTS.labels(exchange.model).inc()
+        if worst <= 0:  # e.g. embeddings on a model priced for output only
             return None
         customer = exchange.principal.customer_id
         request_id = structlog.contextvars.get_contextvars().get("request_id", "")
