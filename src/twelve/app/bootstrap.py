@@ -24,6 +24,7 @@ from twelve.app.startup_error import database_problem
 from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.db import Database, module_database_url
 from twelve.kernel.http_client import HttpClient
+from twelve.kernel.telemetry.logging import get_logger
 from twelve.kernel.migrations import upgrade
 from twelve.kernel.rpc import Endpoints, RpcClient
 from twelve.modules.admin.service import Administration
@@ -59,6 +60,7 @@ from twelve.modules.models.api import ModelsService
 from twelve.modules.models.client import RemoteModels
 from twelve.modules.models.service import build_models_service
 
+log = get_logger("twelve.bootstrap")
 _MODULES_ROOT = Path(__file__).resolve().parent.parent / "modules"
 
 
@@ -205,6 +207,11 @@ class _Wiring:
         """The credit-hold stage when credits are served here (a remote credits module's
         client does not speak holds yet)."""
         if "credits" not in self.hosted:
+            log.warning(
+                "credits_not_enforced",
+                reason="the credits module is served by another process; its client does not "
+                "carry holds yet, so this gateway admits requests without a credit hold",
+            )
             return []
         settings = CreditsSettings()
         stage = CreditHold(

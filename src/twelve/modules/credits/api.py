@@ -163,8 +163,8 @@ class Settlement(BaseModel):
 class SweepResult(BaseModel):
     model_config = ConfigDict(frozen=True)
 
+    # Expired holds settled at the hold: whether their upstream billed is unknown.
     settled: int
-    voided: int
 
 
 class CustomersService(Protocol):

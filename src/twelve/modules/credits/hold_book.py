@@ -91,7 +91,7 @@ class HoldBook:
             settled += (await self.settle(hold_id, None)).applied
         if settled:
             log.info("holds_swept", settled=settled)
-        return SweepResult(settled=settled, voided=0)
+        return SweepResult(settled=settled)
 
     async def close(self) -> None:
         if self._group is not None:
