@@ -24,9 +24,9 @@ from twelve.app.startup_error import database_problem
 from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.db import Database, module_database_url
 from twelve.kernel.http_client import HttpClient
-from twelve.kernel.telemetry.logging import get_logger
 from twelve.kernel.migrations import upgrade
 from twelve.kernel.rpc import Endpoints, RpcClient
+from twelve.kernel.telemetry.logging import get_logger
 from twelve.modules.admin.service import Administration
 from twelve.modules.chat import http as chat_http
 from twelve.modules.chat.api import ChatService
