@@ -83,12 +83,19 @@ def _customers() -> typer.Typer:
     @group.command("create", cls=_Command)
     def create(
         name: Annotated[str, typer.Argument(help="A unique name, e.g. acme.", metavar="NAME")],
+        credits: Annotated[
+            str, typer.Option("--credits", help="Opening balance in USD.", metavar="USD")
+        ] = "0",
         as_json: JsonFlag = False,
         data_dir: DataDirOption = None,
     ) -> None:
-        """Create a customer."""
+        """Create a customer (as the admin API does: shown with its balance)."""
+        from twelve.modules.credits.api import CreateCustomer
 
-        _print(_run(lambda admin: admin.create_customer(name), data_dir), as_json)
+        def command() -> CreateCustomer:
+            return CreateCustomer.model_validate({"name": name, "credits": credits})
+
+        _print(_run(lambda admin: admin.create_account(command()), data_dir), as_json)
 
     @group.command("list", cls=_Command)
     def list_(as_json: JsonFlag = False, data_dir: DataDirOption = None) -> None:

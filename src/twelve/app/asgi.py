@@ -34,6 +34,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await container.start()
+        await container.start_serving()
         try:
             yield
         finally:

@@ -79,7 +79,7 @@ class Container:
     remotes: dict[str, RemoteModule] = field(default_factory=dict)
     models: LoadedModels | None = None
     started: bool = False
-    # Run once the databases are migrated (the credits sweeper).
+    # Run by `start_serving` (the credits sweeper, the price check).
     starters: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def start(self) -> None:
@@ -92,9 +92,14 @@ class Container:
                 await upgrade(db, _MODULES_ROOT / name / "adapters" / "migrations")
             except Exception as exc:  # any driver's failure: told as one line, never a traceback
                 raise database_problem(self.settings, db, exc) from exc
-        for begin in self.starters:
-            await begin()
         self.started = True
+
+    async def start_serving(self) -> None:
+        """Start what only a serving process runs (the credits sweeper, the start-up price
+        check), once; one-shot CLI commands do not."""
+        starters, self.starters = self.starters, []
+        for begin in starters:
+            await begin()
 
     async def stop(self) -> None:
         for close in self.closers:

