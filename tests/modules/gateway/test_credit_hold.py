@@ -161,7 +161,7 @@ async def test_an_answer_is_charged_its_actual_usage(setup: Setup) -> None:
 async def test_unknown_usage_is_charged_the_whole_hold(setup: Setup) -> None:
     await setup.ask("mute", max_tokens=10)
     body = {"messages": [{"role": "user", "content": "a b c"}]}
-    hold = input_tokens(body) * 1 + 10 * 2
+    hold = await input_tokens(body) * 1 + 10 * 2
     assert await setup.balance() == (1_000_000 - hold, 0)
 
 
@@ -188,4 +188,10 @@ async def test_a_hold_that_cannot_be_made_is_a_402_and_nothing_is_called(
 @pytest.mark.parametrize("model", ["gift", "unpriced"])
 async def test_free_and_unpriced_models_take_no_hold(setup: Setup, model: str) -> None:
     await setup.ask(model, max_tokens=600_000)
+    assert await setup.balance() == (1_000_000, 0)
+
+
+async def test_a_huge_prompt_is_a_402_not_a_500(setup: Setup) -> None:
+    with pytest.raises(InsufficientQuota):  # a million bytes at 1 micro each, plus output
+        await setup.ask("echo", messages=[{"role": "user", "content": "x" * 1_000_000}])
     assert await setup.balance() == (1_000_000, 0)

@@ -60,10 +60,10 @@ def test_costs_are_integers_rounded_up_once() -> None:
     assert usage_cost(price, {"total_tokens": 3}) is None  # counts nothing: unknown
 
 
-def test_token_counts() -> None:
+async def test_token_counts() -> None:
     body = {"messages": [{"role": "user", "content": [{"type": "text", "text": "hello world"}]}]}
     # Every string counts (role and part type too: a worst case): user, text, hello, " world".
-    assert input_tokens(body) == 4 + 4 + 3
+    assert await input_tokens(body) == 4 + 4 + 3
     assert output_tokens({"max_tokens": 7, "n": 3}, 100) == 21
     assert output_tokens({"max_completion_tokens": 5, "max_tokens": 7}, 100) == 5
     assert output_tokens({}, 100) == 100
@@ -94,3 +94,9 @@ async def test_unpriced_deployments_are_warned_about_at_start_up(prices: PriceLi
         await http.close()
     [only] = unpriced
     assert only.startswith("mine")
+
+
+async def test_a_run_too_long_to_tokenize_is_counted_as_its_bytes() -> None:
+    # bpe-openai refuses a million characters without a break ("too long to encode safely").
+    assert await input_tokens({"prompt": "x" * 1_000_000}) == 1_000_000 + 3
+    assert await input_tokens({"prompt": "hello " * 10_000}) == 10_001 + 3  # a trailing " "

@@ -9,6 +9,7 @@ computed in millionths of a micro-dollar and rounded up once, so it is never a f
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 from collections.abc import Iterator
 from decimal import ROUND_CEILING, Decimal
@@ -20,6 +21,8 @@ from twelve.modules.models.api import JSONObject
 
 # The fields whose text reaches the model (chat, completions, embeddings).
 _TEXT_FIELDS = ("messages", "prompt", "input", "tools", "functions", "system")
+# Text up to this many characters is counted on the event loop (about a millisecond).
+INLINE_CHARS = 32 * 1024
 # Role, separators and the reply's priming, per message (OpenAI's published rule of thumb).
 _PER_MESSAGE = 4
 _PER_REQUEST = 3
@@ -36,12 +39,28 @@ def _encoding() -> Any:
         return bpe_openai.get_encoding("o200k_base")
 
 
-def input_tokens(body: JSONObject) -> int:
-    encoding = _encoding()
+async def input_tokens(body: JSONObject) -> int:
+    """The request's input tokens; a large body is counted in a worker thread so that the event
+    loop keeps serving (a peer chooses the size, up to the body limit)."""
     texts = [s for name in _TEXT_FIELDS for s in _strings(body.get(name))]
     messages = body.get("messages")
     framing = _PER_MESSAGE * len(messages) if isinstance(messages, list) else 0
-    return sum(len(encoding.encode_ordinary(t)) for t in texts) + framing + _PER_REQUEST
+    if sum(len(t) for t in texts) > INLINE_CHARS:
+        counted = await asyncio.to_thread(_count_texts, texts)
+    else:
+        counted = _count_texts(texts)
+    return counted + framing + _PER_REQUEST
+
+
+def _count_texts(texts: list[str]) -> int:
+    encoding = _encoding()
+    total = 0
+    for text in texts:
+        try:
+            total += len(encoding.encode_ordinary(text))
+        except ValueError:  # "Input too long to encode safely": one huge run without breaks
+            total += len(text.encode())  # a token is at least one byte: an upper bound
+    return total
 
 
 def output_tokens(body: JSONObject, default: int) -> int:

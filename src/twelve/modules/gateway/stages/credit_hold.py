@@ -68,7 +68,7 @@ class CreditHold:
                 UNPRICED_REQUESTS.labels(exchange.model).inc()
             return None
         body = exchange.body
-        prompt = input_tokens(body)
+        prompt = await input_tokens(body)
         worst, dearest = max(
             (
                 (self._worst(price, prompt, body, capability), d)
