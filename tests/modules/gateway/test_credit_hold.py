@@ -195,3 +195,18 @@ async def test_a_huge_prompt_is_a_402_not_a_500(setup: Setup) -> None:
     with pytest.raises(InsufficientQuota):  # a million bytes at 1 micro each, plus output
         await setup.ask("echo", messages=[{"role": "user", "content": "x" * 1_000_000}])
     assert await setup.balance() == (1_000_000, 0)
+
+
+class UnreachableModels:
+    async def list_models(self) -> list[Any]:
+        raise ConnectionError("the models module is not answering")
+
+
+async def test_the_start_up_price_check_never_fails_the_start(credits_db: Database) -> None:
+    stage = CreditHold(
+        CreditsService(credits_db),
+        UnreachableModels(),  # type: ignore[arg-type]
+        default_max_tokens=1,
+        hold_seconds=1,
+    )
+    await stage.check_prices()  # logged and skipped, not raised

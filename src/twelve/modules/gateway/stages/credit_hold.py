@@ -52,8 +52,12 @@ class CreditHold:
         self.prices = prices or PriceList(catalogue_path())
 
     async def check_prices(self) -> None:
-        """At start-up: warn about every deployment that has no price."""
-        await self.prices.warn_unpriced(self._models)
+        """At start-up: warn about every deployment that has no price. Never fails the start:
+        a models module in another process may not answer yet (readiness reports that)."""
+        try:
+            await self.prices.warn_unpriced(self._models)
+        except Exception as exc:
+            log.warning("price_check_skipped", cause=f"{type(exc).__name__}: {exc}")
 
     async def admit(self, exchange: Exchange) -> Settle | None:
         assert exchange.principal is not None  # authenticate runs first
