@@ -136,3 +136,17 @@ async def test_sweeper_settles_expired_holds_once(credits_db: Database) -> None:
     account = await credits.account(acme.id)
     assert account is not None and account.balance_micros == 1_000_000 - 9
     assert await open_holds(credits_db) == 0 and await journal_sum(credits_db) == 0
+
+
+async def test_a_hold_whose_caller_is_cancelled_is_given_back(credits_db: Database) -> None:
+    credits = CreditsService(credits_db)
+    acme = await credits.create_customer(CreateCustomer(name="acme", credits=Decimal(1)))
+    placing = asyncio.create_task(credits.hold(PlaceHold(customer_id=acme.id, amount_micros=5)))
+    await asyncio.sleep(0)  # the write is under way
+    placing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await placing
+    await credits.close()  # waits for the give-back
+    account = await credits.account(acme.id)
+    assert account is not None
+    assert (account.balance_micros, account.held_micros, account.open_holds) == (1_000_000, 0, 0)

@@ -13,6 +13,7 @@ PostgreSQL, through `run_sync`) or in the SQLite group commit (`group_commit.py`
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import Callable
@@ -37,6 +38,8 @@ class HoldBook:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._group = GroupCommit(db.url) if db.is_sqlite else None
+        # Releases of holds whose caller was cancelled, held so they are not collected mid-way.
+        self._giving_back: set[asyncio.Task[None]] = set()
 
     async def _run(self, operation: Callable[[Connection], T]) -> T:
         if self._group is not None:
@@ -60,12 +63,26 @@ class HoldBook:
             "created_at": now,
             "expires_at": held.expires_at,
         }
-        if not await self._run(partial(_place, row)):
+        placing = asyncio.ensure_future(self._run(partial(_place, row)))
+        try:
+            placed = await asyncio.shield(placing)
+        except asyncio.CancelledError:
+            # The caller left (its client hung up during admission) but the write goes on:
+            # once it has committed, give the hold back, or it would be charged when it expires.
+            task = asyncio.get_running_loop().create_task(self._give_back(held.id, placing))
+            self._giving_back.add(task)
+            task.add_done_callback(self._giving_back.discard)
+            raise
+        if not placed:
             raise InsufficientQuota(
                 "You exceeded your current quota: the balance available cannot cover this "
                 "request's worst-case cost. Add credits or lower max_tokens."
             )
         return held
+
+    async def _give_back(self, hold_id: str, placing: asyncio.Future[bool]) -> None:
+        if await placing:
+            await self.release(hold_id)
 
     async def settle(self, hold_id: str, cost_micros: int | None) -> Settlement:
         settled = await self._run(partial(_close, hold_id, cost_micros, charge=True))
@@ -94,6 +111,8 @@ class HoldBook:
         return SweepResult(settled=settled)
 
     async def close(self) -> None:
+        if self._giving_back:
+            await asyncio.gather(*self._giving_back, return_exceptions=True)
         if self._group is not None:
             await self._group.close()
 
