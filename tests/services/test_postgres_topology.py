@@ -40,8 +40,12 @@ async def test_one_dsn_gives_every_module_its_own_schema(tmp_path: Path) -> None
         finally:
             await conn.close()
         assert [(r["table_schema"], r["table_name"]) for r in tables] == [
+            ("credits", "accounts"),
             ("credits", "alembic_version"),
             ("credits", "customers"),
+            ("credits", "holds"),
+            ("credits", "idempotency_keys"),
+            ("credits", "journal"),
             ("gateway", "alembic_version"),
             ("gateway", "api_keys"),
         ]

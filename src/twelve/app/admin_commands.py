@@ -69,6 +69,7 @@ def register(cli: typer.Typer) -> None:
     cli.rich_markup_mode = None
     cli.add_typer(_customers(), name="customers")
     cli.add_typer(_keys(), name="keys")
+    cli.add_typer(_credits(), name="credits")
     cli.add_typer(_admin_key(), name="admin-key")
 
 
@@ -82,12 +83,19 @@ def _customers() -> typer.Typer:
     @group.command("create", cls=_Command)
     def create(
         name: Annotated[str, typer.Argument(help="A unique name, e.g. acme.", metavar="NAME")],
+        credits: Annotated[
+            str, typer.Option("--credits", help="Opening balance in USD.", metavar="USD")
+        ] = "0",
         as_json: JsonFlag = False,
         data_dir: DataDirOption = None,
     ) -> None:
-        """Create a customer."""
+        """Create a customer (as the admin API does: shown with its balance)."""
+        from twelve.modules.credits.api import CreateCustomer
 
-        _print(_run(lambda admin: admin.create_customer(name), data_dir), as_json)
+        def command() -> CreateCustomer:
+            return CreateCustomer.model_validate({"name": name, "credits": credits})
+
+        _print(_run(lambda admin: admin.create_account(command()), data_dir), as_json)
 
     @group.command("list", cls=_Command)
     def list_(as_json: JsonFlag = False, data_dir: DataDirOption = None) -> None:
@@ -98,8 +106,57 @@ def _customers() -> typer.Typer:
     def show(
         customer: CustomerArg, as_json: JsonFlag = False, data_dir: DataDirOption = None
     ) -> None:
-        """Show one customer."""
-        _print(_run(lambda admin: admin.customer(customer), data_dir), as_json)
+        """Show one customer, with its balance."""
+        _print(_run(lambda admin: admin.account(customer), data_dir), as_json)
+
+    return group
+
+
+def _credits() -> typer.Typer:
+    group = _group("Prepaid credits (USD): top-ups, balances and the ledger.")
+
+    @group.command("add", cls=_Command)
+    def add(
+        customer: CustomerArg,
+        amount: Annotated[
+            str, typer.Argument(help="USD to add, e.g. 5 or 0.25.", metavar="AMOUNT")
+        ],
+        reason: Annotated[str, typer.Option("--reason", help="Shown in the ledger.")] = "",
+        idempotency_key: Annotated[
+            str | None,
+            typer.Option(
+                "--idempotency-key",
+                help="Run the same command again with the same key: it credits once.",
+                metavar="KEY",
+            ),
+        ] = None,
+        as_json: JsonFlag = False,
+        data_dir: DataDirOption = None,
+    ) -> None:
+        """Add credits to a customer."""
+        from twelve.modules.credits.api import AddCredits
+
+        def command() -> AddCredits:
+            return AddCredits.model_validate({"amount": amount, "reason": reason})
+
+        _print(
+            _run(lambda admin: admin.add_credits(customer, command(), idempotency_key), data_dir),
+            as_json,
+        )
+
+    @group.command("show", cls=_Command)
+    def show(
+        customer: CustomerArg, as_json: JsonFlag = False, data_dir: DataDirOption = None
+    ) -> None:
+        """Show a customer's balance, what is held, and what is available."""
+        _print(_run(lambda admin: admin.account(customer), data_dir), as_json)
+
+    @group.command("ledger", cls=_Command)
+    def ledger(
+        customer: CustomerArg, as_json: JsonFlag = False, data_dir: DataDirOption = None
+    ) -> None:
+        """List a customer's ledger entries, newest first."""
+        _print(_run(lambda admin: admin.ledger(customer), data_dir), as_json)
 
     return group
 

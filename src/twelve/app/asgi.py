@@ -33,6 +33,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await container.start()
+        await container.start_serving()
         try:
             yield
         finally:

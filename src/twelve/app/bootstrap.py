@@ -54,6 +54,8 @@ class Container:
     # What the served modules built, by module name.
     built: dict[str, Built] = field(default_factory=dict)
     starts: list[Hook] = field(default_factory=list)
+    # Run by `start_serving`, in a serving process only (sweepers and other background work).
+    serving: list[Hook] = field(default_factory=list)
     stops: list[Hook] = field(default_factory=list)
     # The modules this process reaches in other processes (checked by /readyz).
     remotes: dict[str, RemoteModule] = field(default_factory=dict)
@@ -91,6 +93,12 @@ class Container:
         for hook in self.starts:
             await hook()
         self.started = True
+
+    async def start_serving(self) -> None:
+        """Start what only a serving process runs, once; one-shot CLI commands do not."""
+        hooks, self.serving = self.serving, []
+        for hook in hooks:
+            await hook()
 
     async def stop(self) -> None:
         for hook in reversed(self.stops):
@@ -216,6 +224,7 @@ def build(settings: Settings, catalogue: Iterable[ModuleSpec] = CATALOGUE) -> Co
         internal=wiring.internal(),
         built=built,
         starts=[hook for context in contexts for hook in context.starts],
+        serving=[hook for context in contexts for hook in context.serving],
         stops=[hook for context in contexts for hook in context.stops],
         remotes=wiring.remotes,
         migrations={s.name: s.migrations for s in served if s.migrations is not None},

@@ -62,6 +62,7 @@ class ModuleContext:
         self._database = database
         self._ports = ports
         self.starts: list[Hook] = []
+        self.serving: list[Hook] = []
         self.stops: list[Hook] = []
 
     @property
@@ -87,6 +88,11 @@ class ModuleContext:
     def on_start(self, hook: Hook) -> None:
         """Run `hook` once the databases are migrated, before the first request (in order)."""
         self.starts.append(hook)
+
+    def on_serve(self, hook: Hook) -> None:
+        """Run `hook` only in a process that serves requests (after the start hooks): background
+        work such as sweepers, which one-shot CLI commands must not start."""
+        self.serving.append(hook)
 
     def on_stop(self, hook: Hook) -> None:
         """Run `hook` at shutdown, before the databases close (in reverse order of modules)."""

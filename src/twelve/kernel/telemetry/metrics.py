@@ -72,3 +72,24 @@ USAGE_UNKNOWN = Counter(
     "Requests that reached an upstream but ended without a usage report.",
     ["endpoint"],
 )
+CREDIT_HOLDS = Counter(
+    "twelve_credit_holds_total",
+    "Credit holds at admission: placed, or refused (402 insufficient_quota).",
+    ["result"],
+)
+CREDIT_SETTLEMENTS = Counter(
+    "twelve_credit_settlements_total",
+    "Holds ended: at the actual cost, at the hold (usage unknown), released, or overrun "
+    "(actual above the hold: charged in full).",
+    ["how"],
+)
+COST_MICROS = Counter(
+    "twelve_cost_micros_total",
+    "Micro-dollars charged, by model and customer.",
+    ["model", "customer"],
+)
+UNPRICED_REQUESTS = Counter(
+    "twelve_unpriced_requests_total",
+    "Requests billed at 0 because no price is known for the model (and it is not free).",
+    ["model"],
+)

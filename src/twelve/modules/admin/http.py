@@ -16,7 +16,7 @@ from twelve.kernel.errors import AuthenticationFailed, InvalidRequest
 from twelve.kernel.http_errors import from_validation_error
 from twelve.modules.admin.adapters.admin_key import AdminKeySource
 from twelve.modules.admin.service import Administration
-from twelve.modules.credits.api import CreateCustomer, Customer
+from twelve.modules.credits.api import Account, AddCredits, CreateCustomer, CreditGrant
 from twelve.modules.gateway.api import ApiKey, CreateApiKey, IssuedApiKey
 
 M = TypeVar("M", bound=BaseModel)
@@ -61,16 +61,34 @@ def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
     router = APIRouter(prefix="/admin/v1", tags=["admin"], dependencies=[Depends(require_admin)])
 
     @router.post("/customers", status_code=201, openapi_extra=_body(CreateCustomer))
-    async def create_customer(request: Request) -> Customer:
-        return await admin.create_customer((await read_command(request, CreateCustomer)).name)
+    async def create_customer(request: Request) -> Account:
+        return await admin.create_account(await read_command(request, CreateCustomer))
 
     @router.get("/customers")
     async def list_customers() -> ListOf:
         return ListOf(data=await admin.list_customers())
 
     @router.get("/customers/{customer}", description="A customer by id or by name.")
-    async def get_customer(customer: str) -> Customer:
-        return await admin.customer(customer, "customer")
+    async def get_customer(customer: str) -> Account:
+        return await admin.account(customer, "customer")
+
+    @router.post(
+        "/customers/{customer}/credits",
+        openapi_extra=_body(AddCredits),
+        description="Add prepaid credits (USD). With `Idempotency-Key`, a retried top-up "
+        "credits once and answers as the first did.",
+    )
+    async def add_credits(
+        customer: str,
+        request: Request,
+        idempotency_key: Annotated[str | None, Header()] = None,
+    ) -> CreditGrant:
+        command = await read_command(request, AddCredits)
+        return await admin.add_credits(customer, command, idempotency_key)
+
+    @router.get("/customers/{customer}/ledger", description="Newest entries first.")
+    async def ledger(customer: str, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> ListOf:
+        return ListOf(data=await admin.ledger(customer, limit))
 
     @router.post(
         "/keys",

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec
 from twelve.modules.admin.service import Administration
-from twelve.modules.credits.api import CustomersService
+from twelve.modules.credits.api import CustomersService, LedgerService
 from twelve.modules.gateway.api import KeysService
 from twelve.modules.models.api import ModelsService
 
 
 def build(context: ModuleContext) -> Built:
     admin = Administration(
-        context.port(CustomersService), context.port(KeysService), context.port(ModelsService)
+        context.port(CustomersService),
+        context.port(KeysService),
+        context.port(ModelsService),
+        context.port(LedgerService),
     )
     return Built(facts=[admin])
 

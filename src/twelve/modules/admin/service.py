@@ -8,9 +8,20 @@ database sees it.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from twelve.kernel.errors import InvalidRequest, NotFound
 from twelve.kernel.text import MESSAGE, has_control_characters
-from twelve.modules.credits.api import CreateCustomer, Customer, CustomersService
+from twelve.modules.credits.api import (
+    Account,
+    AddCredits,
+    CreateCustomer,
+    CreditGrant,
+    Customer,
+    CustomersService,
+    LedgerEntry,
+    LedgerService,
+)
 from twelve.modules.gateway.api import ApiKey, CreateApiKey, IssuedApiKey, KeysService
 from twelve.modules.models.api import ModelsService
 
@@ -24,15 +35,49 @@ def printable(value: str, param: str) -> str:
 
 class Administration:
     def __init__(
-        self, customers: CustomersService, keys: KeysService, models: ModelsService
+        self,
+        customers: CustomersService,
+        keys: KeysService,
+        models: ModelsService,
+        ledger: LedgerService | None = None,
     ) -> None:
         self.customers = customers
         self.keys = keys
         self.models = models
+        self._ledger = ledger
 
-    async def create_customer(self, name: str) -> Customer:
-        """Raises pydantic's `ValidationError` for a name that is not acceptable."""
-        return await self.customers.create_customer(CreateCustomer(name=name))
+    async def create_customer(self, name: str, credits: Decimal | int = 0) -> Customer:
+        """Raises pydantic's `ValidationError` for a name or opening balance that is not
+        acceptable."""
+        return await self.customers.create_customer(CreateCustomer(name=name, credits=credits))
+
+    async def create_account(self, command: CreateCustomer) -> Account:
+        customer = await self.customers.create_customer(command)
+        return await self.account(customer.id)
+
+    async def account(self, ref: str, param: str = "customer") -> Account:
+        """The customer `ref` names (id or name) with its balance."""
+        customer = await self.customer(ref, param)
+        found = await self.ledger_port.account(customer.id)
+        if found is None:
+            raise NotFound(f"No such customer: {ref!r}.", param=param)
+        return found
+
+    async def add_credits(
+        self, ref: str, command: AddCredits, idempotency_key: str | None = None
+    ) -> CreditGrant:
+        customer = await self.customer(ref, "customer")
+        return await self.ledger_port.add_credits(customer.id, command, idempotency_key)
+
+    async def ledger(self, ref: str, limit: int = 100) -> list[LedgerEntry]:
+        customer = await self.customer(ref, "customer")
+        return await self.ledger_port.ledger(customer.id, limit)
+
+    @property
+    def ledger_port(self) -> LedgerService:
+        if self._ledger is None:
+            raise InvalidRequest("The credits ledger is not served by this process.")
+        return self._ledger
 
     async def list_customers(self) -> list[Customer]:
         return await self.customers.list_customers()

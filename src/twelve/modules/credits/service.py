@@ -1,20 +1,37 @@
-"""The credits service: customers for now, kept in the module's own database."""
+"""The credits service: customers, their accounts and ledger, and request holds, kept in the
+module's own database. Holds are in `hold_book.py`, top-ups in `top_up.py`."""
 
 from __future__ import annotations
 
 import secrets
 import time
+from functools import partial
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from twelve.kernel.db import Database
 from twelve.kernel.errors import Conflict
 from twelve.kernel.text import has_control_characters
-from twelve.modules.credits.adapters.tables import customers
-from twelve.modules.credits.api import CreateCustomer, Customer
+from twelve.kernel.unit_of_work import UnitOfWork
+from twelve.modules.credits import journal, top_up
+from twelve.modules.credits.adapters.tables import accounts, customers, holds
+from twelve.modules.credits.api import (
+    Account,
+    AddCredits,
+    CreateCustomer,
+    CreditGrant,
+    Customer,
+    Hold,
+    LedgerEntry,
+    PlaceHold,
+    Settlement,
+    SweepResult,
+)
+from twelve.modules.credits.hold_book import HoldBook
+from twelve.modules.credits.money import micros_to_usd, usd_to_micros
 
 MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 
@@ -22,14 +39,29 @@ MIGRATIONS = Path(__file__).parent / "adapters" / "migrations"
 class CreditsService:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._holds = HoldBook(db)
 
     async def create_customer(self, command: CreateCustomer) -> Customer:
         customer = Customer(
             id=f"cus_{secrets.token_hex(12)}", name=command.name, created_at=int(time.time())
         )
+        opening = usd_to_micros(command.credits)
         try:
-            async with self._db.write() as conn:
+            async with UnitOfWork(self._db) as uow:
+                conn = uow.connection
                 await conn.execute(insert(customers).values(**customer.model_dump()))
+                await conn.execute(insert(accounts).values(id=customer.id, balance=opening, held=0))
+                if opening:
+                    await conn.run_sync(
+                        partial(
+                            journal.post,
+                            kind="credit",
+                            debit=journal.FUNDING,
+                            credit=customer.id,
+                            micros=opening,
+                            reason="opening balance",
+                        )
+                    )
         except IntegrityError as exc:
             raise Conflict(
                 f"A customer named {command.name!r} already exists.", param="name"
@@ -46,6 +78,64 @@ class CreditsService:
         async with self._db.read() as conn:
             rows = (await conn.execute(select(customers).order_by(customers.c.created_at))).all()
         return [_customer(r._mapping) for r in rows]
+
+    async def add_credits(
+        self, customer_id: str, command: AddCredits, idempotency_key: str | None = None
+    ) -> CreditGrant:
+        return await top_up.add_credits(self._db, customer_id, command, idempotency_key)
+
+    async def account(self, customer_id: str) -> Account | None:
+        if has_control_characters(customer_id):
+            return None
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(customers, accounts.c.balance, accounts.c.held)
+                    .join(accounts, accounts.c.id == customers.c.id)
+                    .where(customers.c.id == customer_id)
+                )
+            ).first()
+            if row is None:
+                return None
+            open_holds = (
+                await conn.execute(
+                    select(func.count()).where(
+                        holds.c.account_id == customer_id, holds.c.state == "open"
+                    )
+                )
+            ).scalar_one()
+        m = row._mapping
+        return Account(
+            id=m["id"],
+            name=m["name"],
+            created_at=m["created_at"],
+            balance=micros_to_usd(m["balance"]),
+            held=micros_to_usd(m["held"]),
+            available=micros_to_usd(m["balance"] - m["held"]),
+            balance_micros=m["balance"],
+            held_micros=m["held"],
+            open_holds=open_holds,
+        )
+
+    async def ledger(self, customer_id: str, limit: int = 100) -> list[LedgerEntry]:
+        async with self._db.read() as conn:
+            return await journal.entries(conn, customer_id, limit)
+
+    async def hold(self, command: PlaceHold) -> Hold:
+        return await self._holds.hold(command)
+
+    async def settle(self, hold_id: str, cost_micros: int | None) -> Settlement:
+        return await self._holds.settle(hold_id, cost_micros)
+
+    async def release(self, hold_id: str) -> Settlement:
+        return await self._holds.release(hold_id)
+
+    async def sweep(self, now: float | None = None) -> SweepResult:
+        return await self._holds.sweep(now)
+
+    async def close(self) -> None:
+        """Finish the writes queued for the SQLite group commit and stop its thread."""
+        await self._holds.close()
 
     async def _one(self, where: object, value: str) -> Customer | None:
         if has_control_characters(value):

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from twelve.kernel.errors import TwelveError
 from twelve.modules.gateway.api import Principal
 from twelve.modules.gateway.endpoints import Endpoint
-from twelve.modules.models.api import JSONObject
+from twelve.modules.models.api import DeploymentRef, JSONObject
 
 # How a request ended. `refused`: an admission stage said no (bad key, bad body, unknown model);
 # `upstream_error`: no deployment answered; `client_gone`: the client left before the end;
@@ -46,6 +46,8 @@ class Exchange:
     principal: Principal | None = None
     body: JSONObject = field(default_factory=dict)
     settles: list[Settle] = field(default_factory=list)
+    # The deployment called last (whose usage, and so whose prices, the request is billed at).
+    deployment: DeploymentRef | None = None
     # Set once a deployment was called: from then on the upstream may bill, so usage matters.
     dispatched: bool = False
     # The usage the upstream reported; None while (or if) it is unknown.

@@ -5,14 +5,15 @@ from __future__ import annotations
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec, migrations_of
 from twelve.modules.chat.api import ChatService
 from twelve.modules.completion.api import CompletionService
-from twelve.modules.credits.api import CustomersService
+from twelve.modules.credits.api import CustomersService, HoldsService
 from twelve.modules.embeddings.api import EmbeddingsService
 from twelve.modules.gateway import http
 from twelve.modules.gateway.api import KeysService
 from twelve.modules.gateway.keys import KeyRegistry
 from twelve.modules.gateway.routing import RetryPolicy
 from twelve.modules.gateway.service import Gateway
-from twelve.modules.gateway.settings import GatewaySettings
+from twelve.modules.gateway.settings import CreditHoldSettings, GatewaySettings
+from twelve.modules.gateway.stages.credit_hold import CreditHold
 from twelve.modules.models.api import ModelsService
 
 
@@ -24,13 +25,23 @@ def build(context: ModuleContext) -> Built:
         cache_seconds=settings.key_cache_seconds,
     )
     context.on_stop(keys.close)
+    models: ModelsService = context.port(ModelsService)
+    credits = CreditHoldSettings()
+    credit_hold = CreditHold(
+        context.port(HoldsService),
+        models,
+        default_max_tokens=credits.default_max_tokens,
+        hold_seconds=credits.hold_seconds,
+    )
+    context.on_serve(credit_hold.check_prices)
     gateway = Gateway(
         keys=keys,
-        models=context.port(ModelsService),
+        models=models,
         chat=context.port(ChatService),
         completion=context.port(CompletionService),
         embeddings=context.port(EmbeddingsService),
         policy=RetryPolicy.from_settings(settings),
+        admission=[credit_hold],
     )
     return Built(
         services={KeysService: keys},

@@ -104,6 +104,7 @@ class Pipeline:
         stream = endpoint.stream if endpoint.streams(body) else None
 
         async def call(deployment: DeploymentRef) -> Answer:
+            exchange.deployment = deployment
             if stream is not None:
                 return await open_stream(stream(ports, deployment, body))
             return await endpoint.call(ports, deployment, body)

@@ -26,3 +26,22 @@ class GatewaySettings(BaseSettings):
         description="Overall time for one request's retries and fallbacks, up to its first byte.",
     )
     key_cache_seconds: float = Field(default=1.0, gt=0, le=60)
+
+
+class CreditHoldSettings(BaseSettings):
+    """The gateway's credit-hold stage (env prefix `TWELVE_CREDITS_`, as operators think of it)."""
+
+    model_config = SettingsConfigDict(env_prefix="TWELVE_CREDITS_", extra="ignore")
+
+    default_max_tokens: int = Field(
+        default=4096,
+        gt=0,
+        description="Output tokens a request is held for when it sets no max_tokens and the "
+        "model's output limit is unknown.",
+    )
+    hold_seconds: float = Field(
+        default=900,
+        gt=0,
+        description="How long a hold lives; longer than any request. The credits sweeper settles "
+        "expired holds (their process died) at the hold.",
+    )

@@ -106,6 +106,10 @@ class DeploymentRef(BaseModel):
     base_url: str
     # Whether a call that timed out may be sent again: the upstream may already have billed it.
     retry_on_timeout: bool = True
+    # USD per 1M tokens (None: unknown); `free`: no charge on purpose.
+    input_cost_per_mtok: float | None = None
+    output_cost_per_mtok: float | None = None
+    free: bool = False
 
 
 class ModelCard(BaseModel):

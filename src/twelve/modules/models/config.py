@@ -53,6 +53,13 @@ class DeploymentConfig(BaseModel):
         default=True, description="Whether a timed-out call may be sent again (it may be billed)."
     )
     headers: dict[str, str] = Field(default_factory=dict)
+    input_cost_per_mtok: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="USD per 1M input tokens."
+    )
+    output_cost_per_mtok: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="USD per 1M output tokens."
+    )
+    free: bool = Field(default=False, description="Free on purpose: no price, no warning.")
 
     @field_validator("provider")
     @classmethod

@@ -131,6 +131,9 @@ def deployment_refs(model: ModelConfig) -> list[tuple[DeploymentRef, DeploymentC
                 upstream_model=deployment.model,
                 base_url=deployment.url,
                 retry_on_timeout=deployment.retry_on_timeout,
+                input_cost_per_mtok=deployment.input_cost_per_mtok,
+                output_cost_per_mtok=deployment.output_cost_per_mtok,
+                free=deployment.free,
             ),
             deployment,
         )

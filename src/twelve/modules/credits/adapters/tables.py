@@ -1,8 +1,27 @@
-"""The credits module's tables (its own database; no other module reads them)."""
+"""The credits module's tables (its own database; no other module reads them).
+
+`accounts` keeps each customer's posted `balance` and `held` (reserved by open holds) so that a
+hold is one conditional write; both are derivable: the balance is the sum of the account's
+`journal` lines, held the sum of its open `holds`. The journal is append-only and every
+transaction's lines sum to zero (a credit moves money from `sys:funding`, a charge to
+`sys:revenue`; system accounts' balances are only their journal sums).
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = MetaData()
 
@@ -11,5 +30,55 @@ customers = Table(
     metadata,
     Column("id", String(40), primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
+    Column("created_at", BigInteger, nullable=False),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", String(40), primary_key=True),  # the customer's id
+    Column("balance", BigInteger, nullable=False),
+    Column("held", BigInteger, nullable=False),
+)
+
+journal = Table(
+    "journal",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("transaction_id", String(40), nullable=False),
+    Column("account_id", String(40), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("reason", String(500), nullable=False),
+    Column("hold_id", String(40), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    UniqueConstraint("transaction_id", "account_id", name="uq_journal_transaction_account"),
+    Index("ix_journal_account", "account_id", "id"),
+)
+
+holds = Table(
+    "holds",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("account_id", String(40), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("state", String(10), nullable=False),  # open | settled | voided
+    Column("request_id", String(128), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("charged", BigInteger, nullable=True),
+    Column("overrun", Boolean, nullable=False),
+    Column("at_hold", Boolean, nullable=False),  # settled at the hold: the cost was unknown
+    Index("ix_holds_open", "state", "expires_at"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("account_id", String(40), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("transaction_id", String(40), nullable=False),
+    Column("response", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
 )

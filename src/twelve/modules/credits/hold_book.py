@@ -1,0 +1,175 @@
+"""Two-phase spending, like TigerBeetle's pending transfers.
+
+`hold` reserves a request's worst-case cost in ONE conditional write
+(`UPDATE accounts SET held = held + h WHERE id = a AND balance - held >= h`): on SQLite writers
+take the write lock in turn (BEGIN IMMEDIATE), on PostgreSQL the row lock makes concurrent holds
+re-check the condition, so however many requests run at once the holds never exceed the balance.
+`settle` moves a hold from open to settled with a conditional update too, so it applies once per
+hold however often (or from wherever: finaliser, sweeper, another process) it is called.
+
+Each operation is a synchronous function of a connection, run either in a unit of work (on
+PostgreSQL, through `run_sync`) or in the SQLite group commit (`group_commit.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
+
+from sqlalchemy import Connection, select, text
+
+from twelve.kernel.db import Database
+from twelve.kernel.telemetry.logging import get_logger
+from twelve.kernel.unit_of_work import UnitOfWork
+from twelve.modules.credits import journal
+from twelve.modules.credits.adapters.tables import holds
+from twelve.modules.credits.api import Hold, InsufficientQuota, PlaceHold, Settlement, SweepResult
+from twelve.modules.credits.group_commit import GroupCommit
+
+log = get_logger("twelve.credits.holds")
+T = TypeVar("T")
+
+
+class HoldBook:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._group = GroupCommit(db.url) if db.is_sqlite else None
+        # Releases of holds whose caller was cancelled, held so they are not collected mid-way.
+        self._giving_back: set[asyncio.Task[None]] = set()
+
+    async def _run(self, operation: Callable[[Connection], T]) -> T:
+        if self._group is not None:
+            return await self._group.run(operation)
+        async with UnitOfWork(self._db) as uow:
+            return await uow.connection.run_sync(operation)
+
+    async def hold(self, command: PlaceHold) -> Hold:
+        now = time.time()
+        held = Hold(
+            id=f"hld_{secrets.token_hex(12)}",
+            customer_id=command.customer_id,
+            amount_micros=command.amount_micros,
+            expires_at=now + command.ttl_seconds,
+        )
+        row = {
+            "id": held.id,
+            "account_id": command.customer_id,
+            "amount": command.amount_micros,
+            "request_id": command.request_id[:128],
+            "created_at": now,
+            "expires_at": held.expires_at,
+        }
+        placing = asyncio.ensure_future(self._run(partial(_place, row)))
+        try:
+            placed = await asyncio.shield(placing)
+        except asyncio.CancelledError:
+            # The caller left (its client hung up during admission) but the write goes on:
+            # once it has committed, give the hold back, or it would be charged when it expires.
+            task = asyncio.get_running_loop().create_task(self._give_back(held.id, placing))
+            self._giving_back.add(task)
+            task.add_done_callback(self._giving_back.discard)
+            raise
+        if not placed:
+            raise InsufficientQuota(
+                "You exceeded your current quota: the balance available cannot cover this "
+                "request's worst-case cost. Add credits or lower max_tokens."
+            )
+        return held
+
+    async def _give_back(self, hold_id: str, placing: asyncio.Future[bool]) -> None:
+        if await placing:
+            await self.release(hold_id)
+
+    async def settle(self, hold_id: str, cost_micros: int | None) -> Settlement:
+        settled = await self._run(partial(_close, hold_id, cost_micros, charge=True))
+        if settled.overrun:
+            log.warning("hold_overrun", hold_id=hold_id, charged=settled.charged_micros)
+        return settled
+
+    async def release(self, hold_id: str) -> Settlement:
+        return await self._run(partial(_close, hold_id, 0, charge=False))
+
+    async def sweep(self, now: float | None = None) -> SweepResult:
+        """Settle at the hold every expired open hold: its request's end was never recorded
+        (the process died), and an upstream that was called may have billed."""
+        cutoff = time.time() if now is None else now
+        async with self._db.read() as conn:
+            expired = (
+                await conn.execute(
+                    select(holds.c.id).where(holds.c.state == "open", holds.c.expires_at <= cutoff)
+                )
+            ).all()
+        settled = 0
+        for (hold_id,) in expired:
+            settled += (await self.settle(hold_id, None)).applied
+        if settled:
+            log.info("holds_swept", settled=settled)
+        return SweepResult(settled=settled)
+
+    async def close(self) -> None:
+        if self._giving_back:
+            await asyncio.gather(*self._giving_back, return_exceptions=True)
+        if self._group is not None:
+            await self._group.close()
+
+
+# The hot path is plain SQL built once: SQLAlchemy's per-statement construction and cache keys
+# cost ten times the statement itself in SQLite (bench/credits.py measures it).
+_HOLD = text(
+    "UPDATE accounts SET held = held + :amount WHERE id = :account_id AND balance - held >= :amount"
+)
+_OPEN_HOLD = text(
+    "INSERT INTO holds (id, account_id, amount, state, request_id, created_at, expires_at,"
+    " charged, overrun, at_hold) VALUES (:id, :account_id, :amount, 'open', :request_id,"
+    " :created_at, :expires_at, NULL, :no, :no)"
+)
+# Closing is the conditional write that makes settling happen once: of concurrent closers of
+# one hold (finaliser, sweeper, another process) only one finds it open.
+_CLOSE = text(
+    "UPDATE holds SET state = :state, charged = COALESCE(:cost, amount),"
+    " overrun = COALESCE(:cost, amount) > amount, at_hold = :at_hold"
+    " WHERE id = :id AND state = 'open' RETURNING account_id, amount, charged"
+)
+_POST = text(
+    "UPDATE accounts SET held = held - :amount, balance = balance - :charged WHERE id = :account"
+)
+
+
+def _place(row: dict[str, object], conn: Connection) -> bool:
+    if conn.execute(_HOLD, row).rowcount != 1:
+        return False
+    conn.execute(_OPEN_HOLD, {**row, "no": False})
+    return True
+
+
+def _close(hold_id: str, cost_micros: int | None, conn: Connection, *, charge: bool) -> Settlement:
+    cost = None if cost_micros is None else max(cost_micros, 0)
+    closed = conn.execute(
+        _CLOSE,
+        {
+            "id": hold_id,
+            "state": "settled" if charge else "voided",
+            "cost": cost,
+            "at_hold": cost is None,
+        },
+    ).first()
+    if closed is None:  # unknown, or settled already
+        return Settlement(hold_id=hold_id, applied=False)
+    account, amount, charged = closed
+    overrun = charged > amount
+    conn.execute(_POST, {"amount": amount, "charged": charged, "account": account})
+    if charged:
+        journal.post(
+            conn,
+            kind="charge",
+            debit=account,
+            credit=journal.REVENUE,
+            micros=charged,
+            reason="overrun" if overrun else "usage",
+            hold_id=hold_id,
+        )
+    return Settlement(hold_id=hold_id, applied=True, charged_micros=charged, overrun=overrun)

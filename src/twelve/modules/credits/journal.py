@@ -1,0 +1,81 @@
+"""The append-only journal: each transaction is lines that sum to zero, written in the caller's
+unit of work. Money comes into a customer's account from `sys:funding` and leaves it to
+`sys:revenue`, so the sum of every line ever written is zero."""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from sqlalchemy import Connection, select, text
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from twelve.modules.credits.adapters.tables import journal
+from twelve.modules.credits.api import LedgerEntry
+from twelve.modules.credits.money import micros_to_usd
+
+# Built once: this runs on every settle (see hold_book.py).
+_INSERT = text(
+    "INSERT INTO journal (transaction_id, account_id, kind, amount, reason, hold_id, created_at)"
+    " VALUES (:transaction_id, :account_id, :kind, :amount, :reason, :hold_id, :created_at)"
+)
+FUNDING = "sys:funding"
+REVENUE = "sys:revenue"
+
+
+def transaction_id() -> str:
+    return f"txn_{secrets.token_hex(12)}"
+
+
+def post(
+    conn: Connection,
+    *,
+    kind: str,
+    debit: str,
+    credit: str,
+    micros: int,
+    reason: str,
+    hold_id: str | None = None,
+    txn: str | None = None,
+) -> str:
+    """Move `micros` from account `debit` to account `credit`: two lines summing to zero.
+    Synchronous, so that the SQLite group commit can run it too (`await conn.run_sync(...)`
+    from an async connection)."""
+    txn = txn or transaction_id()
+    now = int(time.time())
+    line = {"transaction_id": txn, "kind": kind, "reason": reason, "hold_id": hold_id}
+    conn.execute(
+        _INSERT,
+        [
+            {**line, "account_id": debit, "amount": -micros, "created_at": now},
+            {**line, "account_id": credit, "amount": micros, "created_at": now},
+        ],
+    )
+    return txn
+
+
+async def entries(conn: AsyncConnection, account_id: str, limit: int) -> list[LedgerEntry]:
+    rows = (
+        await conn.execute(
+            select(journal)
+            .where(journal.c.account_id == account_id)
+            .order_by(journal.c.id.desc())
+            .limit(limit)
+        )
+    ).all()
+    return [_entry(r._mapping) for r in rows]
+
+
+def _entry(row: RowMapping) -> LedgerEntry:
+    return LedgerEntry(
+        id=row["id"],
+        transaction_id=row["transaction_id"],
+        account_id=row["account_id"],
+        kind=row["kind"],
+        amount_micros=row["amount"],
+        amount=micros_to_usd(row["amount"]),
+        reason=row["reason"],
+        hold_id=row["hold_id"],
+        created_at=row["created_at"],
+    )
