@@ -2,8 +2,10 @@
 
 - `upstream`: the fake provider (`tests/fakes/upstream.py`, standalone); the `direct` target.
 - `lean`: the lean pass-through reference proxy (`bench/lean_proxy.py`) in front of it.
-- `twelve`: `twelve serve` as shipped (access log, metrics, trace propagation, key check and
-  allow-list on) with a throw-away data directory and one model pointing at the fake.
+- `twelve`: `twelve serve` as shipped (access log, metrics, trace propagation, key check,
+  allow-list and the credit hold on: the model is priced and the customer has credits, so every
+  request holds and settles) with a throw-away data directory and one model pointing at the fake.
+  `TWELVE_BENCH_FREE=1` marks the model free instead (no hold), to see what credits cost.
 
 Every target answers the same wrk request (`chat.lua`): the public model name equals the upstream
 model id, so the lean proxy can forward the body unchanged. Stopping is the caller's job (`Stack`).
@@ -38,7 +40,9 @@ models:
         base_url: http://127.0.0.1:{port}/v1
         api_key: sk-bench-upstream
         model: {model}
-"""
+{pricing}"""
+PRICED = "        input_cost_per_mtok: 0.15\n        output_cost_per_mtok: 0.60\n"
+FREE = "        free: true\n"
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,9 @@ def _wait(service: Service, port: int, path: str, within: float = 60.0) -> None:
 
 
 def _twelve_key(port: int, admin_key: str) -> str:
-    status, body = _request(port, "POST", "/admin/v1/customers", {"name": "bench"}, admin_key)
+    status, body = _request(
+        port, "POST", "/admin/v1/customers", {"name": "bench", "credits": 1_000_000}, admin_key
+    )
     if status >= 300:
         raise BenchError(f"creating the bench customer → HTTP {status}: {body[:300]!r}")
     customer = json.loads(body)["id"]
@@ -154,7 +160,14 @@ def start_targets(stack: Stack) -> list[Target]:
     lean = stack.start("lean", lean_argv, _env({}), ROOT)
 
     config = stack.tmp / "twelve.yaml"
-    config.write_text(CONFIG.format(model=MODEL, port=up_port), encoding="utf-8")
+    config.write_text(
+        CONFIG.format(
+            model=MODEL,
+            port=up_port,
+            pricing=FREE if os.environ.get("TWELVE_BENCH_FREE") == "1" else PRICED,
+        ),
+        encoding="utf-8",
+    )
     admin_key = "twadmin-bench-" + secrets.token_urlsafe(24)
     twelve_env = {
         "TWELVE_DATA_DIR": str(stack.tmp / "data"),
