@@ -63,6 +63,7 @@ def test_a_failed_request_carries_the_routing_headers_and_names_its_deployment(
     assert response.headers["x-twelve-attempts"] == "2"  # TWELVE_GATEWAY_RETRIES=1
     message = response.json()["error"]["message"]
     assert f"`{deployment}`" in message and "HTTP 500" in message
+    assert message.count(deployment) == 1, message  # named once, not by every layer
     assert upstream.base_url not in message and "127.0.0.1" not in message
 
 

@@ -183,17 +183,18 @@ def _as_client_sees_it(
     """
     headers = {**error.headers, **routing_headers(deployment, attempts)}
     where = f"Deployment `{deployment.id}` ({deployment.provider}) of model `{deployment.model}`"
+    # The models module already names the deployment; said once is enough.
+    cause = error.message.removeprefix(f"Deployment `{deployment.id}` ({deployment.provider}): ")
     if error.kind == "auth":
         return UpstreamError(
-            f"{where}: the upstream provider refused this deployment's credentials: "
-            f"{error.message}",
+            f"{where}: the upstream provider refused this deployment's credentials: {cause}",
             status=502,
             code="upstream_auth_failed",
             kind="auth",
             headers=headers,
         )
     if error.kind in _FALL_BACK_ON:
-        error.message = f"{where} failed after {attempts} attempt(s): {error.message}"
+        error.message = f"{where} failed after {attempts} attempt(s): {cause}"
         error.args = (error.message,)
     error.headers = headers
     return error
