@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
+    response_schema_conformance,
     status_code_conformance,
 )
 
@@ -30,7 +31,12 @@ from tests.fakes.upstream import FakeUpstream
 from twelve.app.asgi import create_app
 from twelve.app.settings import Settings
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 START_SECONDS = 30
 
 
