@@ -318,3 +318,11 @@ def test_restart_keeps_the_admin_key_and_does_not_print_it(site: Site) -> None:
         assert admin.status_code == 200, admin.text
     finally:
         again.stop()
+
+
+def test_one_shot_commands_say_nothing_about_models(site: Site) -> None:
+    """A command serves no model: start-up warnings about models are the server's to give."""
+    no_config = {k: v for k, v in site.env.items() if k != "TWELVE_CONFIG"}
+    done = run_cli("customers", "list", "--json", env=no_config)
+    assert done.returncode == 0, done.stderr
+    assert "models" not in done.stderr and "credentials" not in done.stderr, done.stderr

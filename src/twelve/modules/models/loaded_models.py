@@ -56,14 +56,19 @@ def load_models(path: Path | None, *, host: str, port: int) -> LoadedModels:
     except ValidationError as exc:
         raise ConfigFileError(f"config file {path}: {_first_problem(exc)}") from None
     refuse_self_loops(config, host, port)
-    loaded = LoadedModels(config, path, missing_credentials(config))
+    return LoadedModels(config, path, missing_credentials(config))
+
+
+async def announce(loaded: LoadedModels) -> None:
+    """Say, one log line each, what was loaded and what will not work. A serving process does
+    this at start-up; a one-shot CLI command, which serves no model, does not."""
+    path = loaded.path
     log.info("loaded %d models from %s", loaded.count, path or "nowhere (TWELVE_CONFIG is unset)")
     if loaded.count == 0:
         where = f"config file {path} lists" if path else "TWELVE_CONFIG is not set, so Twelve has"
         log.warning("%s no models: every request will be a 404 model_not_found", where)
     for deployment in loaded.missing_credentials:
         log.warning("%s has no credentials (api_key is empty): its calls will fail", deployment)
-    return loaded
 
 
 def label(model: str, index: int, deployment: DeploymentConfig) -> str:

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec
 from twelve.modules.models.api import ModelsService
-from twelve.modules.models.loaded_models import load_models
+from twelve.modules.models.loaded_models import announce, load_models
 from twelve.modules.models.service import build_models_service
 
 
 def build(context: ModuleContext) -> Built:
     process = context.process
     loaded = load_models(process.config, host=process.host, port=process.port)
+    context.on_serve(lambda: announce(loaded))
     return Built(
         services={ModelsService: build_models_service(loaded.config, context.http)},
         facts=[loaded],
