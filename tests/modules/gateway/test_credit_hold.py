@@ -28,7 +28,7 @@ from twelve.modules.gateway.endpoints import ENDPOINTS
 from twelve.modules.gateway.exchange import Exchange
 from twelve.modules.gateway.routing import RetryPolicy
 from twelve.modules.gateway.service import Gateway
-from twelve.modules.gateway.stages.cost_estimate import input_tokens
+from twelve.modules.gateway.stages.cost_estimate import _encoding, input_bound, input_tokens
 from twelve.modules.gateway.stages.credit_hold import CreditHold
 from twelve.modules.models.api import JSONObject
 from twelve.modules.models.config import ModelsConfig
@@ -163,6 +163,29 @@ async def test_unknown_usage_is_charged_the_whole_hold(setup: Setup) -> None:
     body = {"messages": [{"role": "user", "content": "a b c"}]}
     hold = await input_tokens(body) * 1 + 10 * 2
     assert await setup.balance() == (1_000_000 - hold, 0)
+
+
+async def test_a_funded_request_is_held_without_the_tokenizer(setup: Setup) -> None:
+    _encoding.cache_clear()  # its tables are ~140 MiB of memory and a cost per request
+    answer = await setup.ask("echo", max_tokens=10)
+    assert _encoding.cache_info().currsize == 0
+    usage = answer["usage"]
+    cost = usage["prompt_tokens"] * 1 + usage["completion_tokens"] * 2
+    assert await setup.balance() == (1_000_000 - cost, 0)
+
+
+async def test_a_balance_that_covers_only_the_counted_tokens_is_enough(setup: Setup) -> None:
+    messages = [{"role": "user", "content": "hello " * 1000}]
+    body: JSONObject = {"messages": messages}
+    prompt, bound = await input_tokens(body), input_bound(body)
+    assert bound > prompt + 1000  # the cheap bound alone would be refused
+    max_tokens = (1_000_000 - prompt) // 2  # the exact worst case just fits the balance
+    holds = sample("twelve_credit_holds_total", result="placed")
+    answer = await setup.ask("echo", messages=messages, max_tokens=max_tokens)
+    assert sample("twelve_credit_holds_total", result="placed") == holds + 1
+    usage = answer["usage"]
+    cost = usage["prompt_tokens"] * 1 + usage["completion_tokens"] * 2
+    assert await setup.balance() == (1_000_000 - cost, 0)
 
 
 async def test_a_failed_upstream_call_releases_its_hold(setup: Setup) -> None:

@@ -3,47 +3,38 @@
 SQLite has one writer at a time, and a transaction costs far more than the statements in it
 (BEGIN IMMEDIATE, the WAL commit, and a thread hop per statement through aiosqlite). So every
 hold and settle is queued here and a single writer thread runs whatever has queued up in ONE
-`BEGIN IMMEDIATE` transaction, over a plain synchronous connection, then wakes each waiter with
-its own result. Each operation is still all-or-nothing: when a batch fails, its operations are
-run again one transaction each, so that only the one at fault fails. Other processes writing the
-same file queue behind BEGIN IMMEDIATE as usual (the busy timeout).
+`BEGIN IMMEDIATE` transaction, over a plain `sqlite3` connection (the driver itself: SQLAlchemy's
+per-statement work cost more than the statements, bench/credits.py measures it), then wakes each
+waiter with its own result. Each operation is still all-or-nothing: when a batch fails, its
+operations are run again one transaction each, so that only the one at fault fails. Other
+processes writing the same file queue behind BEGIN IMMEDIATE as usual (the busy timeout).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import URL
 
 from twelve.kernel.db import BUSY_TIMEOUT_MS
 
 T = TypeVar("T")
-Operation = Callable[[Connection], Any]
+Operation = Callable[[sqlite3.Connection], Any]
 
 
 class GroupCommit:
     def __init__(self, url: URL) -> None:
-        self._engine = create_engine(
-            url.set(drivername="sqlite+pysqlite"),
-            connect_args={
-                "timeout": BUSY_TIMEOUT_MS / 1000,
-                "isolation_level": None,
-                "check_same_thread": False,
-            },
-            pool_size=1,
-            max_overflow=0,
-        )
-        event.listen(self._engine, "connect", _on_connect)
-        event.listen(self._engine, "begin", _on_begin)
+        self._path = url.database or ":memory:"
+        self._conn: sqlite3.Connection | None = None  # opened by the writer thread
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="credits-writer")
         self._queue: list[tuple[Operation, asyncio.Future[Any]]] = []
         self._flushing: asyncio.Task[None] | None = None
 
-    async def run(self, operation: Callable[[Connection], T]) -> T:
+    async def run(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.append((operation, future))
@@ -71,34 +62,50 @@ class GroupCommit:
 
     def _write(self, batch: list[tuple[Operation, Any]]) -> list[tuple[bool, Any]]:
         """In the writer thread: the batch in one transaction, else each op in its own."""
+        conn = self._connection()
         if len(batch) > 1:
             try:
-                with self._engine.begin() as conn:
-                    return [(True, op(conn)) for op, _future in batch]
+                return [(True, value) for value in _transaction(conn, [op for op, _f in batch])]
             except Exception:
                 pass
-        return [self._alone(op) for op, _future in batch]
+        return [self._alone(conn, op) for op, _future in batch]
 
-    def _alone(self, op: Operation) -> tuple[bool, Any]:
+    def _alone(self, conn: sqlite3.Connection, op: Operation) -> tuple[bool, Any]:
         try:
-            with self._engine.begin() as conn:
-                return True, op(conn)
+            return True, _transaction(conn, [op])[0]
         except Exception as exc:
             return False, exc
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            # Autocommit mode (isolation_level=None): the transactions are ours, BEGIN IMMEDIATE.
+            conn = sqlite3.connect(
+                self._path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn = conn
+        return self._conn
 
     async def close(self) -> None:
         if self._flushing is not None:
             await self._flushing
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await asyncio.get_running_loop().run_in_executor(self._thread, conn.close)
         self._thread.shutdown(wait=True)
-        self._engine.dispose()
 
 
-def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
-
-
-def _on_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+def _transaction(conn: sqlite3.Connection, ops: list[Operation]) -> list[Any]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        values = [op(conn) for op in ops]
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
+    return values

@@ -7,8 +7,9 @@ re-check the condition, so however many requests run at once the holds never exc
 `settle` moves a hold from open to settled with a conditional update too, so it applies once per
 hold however often (or from wherever: finaliser, sweeper, another process) it is called.
 
-Each operation is a synchronous function of a connection, run either in a unit of work (on
-PostgreSQL, through `run_sync`) or in the SQLite group commit (`group_commit.py`).
+Each operation is a synchronous function of a DB-API-like connection (`Driver`: the `sqlite3`
+connection itself in the SQLite group commit, `group_commit.py`; on PostgreSQL a thin wrapper
+over SQLAlchemy's connection in a unit of work, through `run_sync`).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Callable
-from functools import partial
-from typing import TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from functools import cache, partial
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, TextClause, select, text
 
 from twelve.kernel.db import Database
 from twelve.kernel.telemetry.logging import get_logger
@@ -41,15 +42,15 @@ class HoldBook:
         # Releases of holds whose caller was cancelled, held so they are not collected mid-way.
         self._giving_back: set[asyncio.Task[None]] = set()
 
-    async def _run(self, operation: Callable[[Connection], T]) -> T:
+    async def _run(self, operation: Callable[[Driver], T]) -> T:
         if self._group is not None:
             return await self._group.run(operation)
         async with UnitOfWork(self._db) as uow:
-            return await uow.connection.run_sync(operation)
+            return await uow.connection.run_sync(lambda conn: operation(_Alchemy(conn)))
 
     async def hold(self, command: PlaceHold) -> Hold:
         now = time.time()
-        held = Hold(
+        held = Hold.model_construct(  # from a validated command: no second validation
             id=f"hld_{secrets.token_hex(12)}",
             customer_id=command.customer_id,
             amount_micros=command.amount_micros,
@@ -117,36 +118,67 @@ class HoldBook:
             await self._group.close()
 
 
-# The hot path is plain SQL built once: SQLAlchemy's per-statement construction and cache keys
-# cost ten times the statement itself in SQLite (bench/credits.py measures it).
-_HOLD = text(
+class Cursor(Protocol):
+    @property
+    def rowcount(self) -> int: ...
+    def fetchone(self) -> Any: ...
+
+
+class Driver(Protocol):
+    """What an operation needs of a connection: `sqlite3.Connection` has it as it is."""
+
+    def execute(self, sql: str, parameters: Mapping[str, Any], /) -> Cursor: ...
+    def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]], /) -> Any: ...
+
+
+class _Alchemy:
+    """SQLAlchemy's connection (PostgreSQL, in a unit of work) seen as a `Driver`."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, parameters: Mapping[str, Any], /) -> Cursor:
+        return self._conn.execute(_clause(sql), dict(parameters))
+
+    def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]], /) -> Any:
+        return self._conn.execute(_clause(sql), [dict(r) for r in rows])
+
+
+@cache
+def _clause(sql: str) -> TextClause:
+    return text(sql)
+
+
+# The hot path is plain SQL with named parameters, which both sqlite3 and SQLAlchemy's `text`
+# take: no per-statement construction or cache keys (bench/credits.py measures it).
+_HOLD = (
     "UPDATE accounts SET held = held + :amount WHERE id = :account_id AND balance - held >= :amount"
 )
-_OPEN_HOLD = text(
+_OPEN_HOLD = (
     "INSERT INTO holds (id, account_id, amount, state, request_id, created_at, expires_at,"
     " charged, overrun, at_hold) VALUES (:id, :account_id, :amount, 'open', :request_id,"
     " :created_at, :expires_at, NULL, :no, :no)"
 )
 # Closing is the conditional write that makes settling happen once: of concurrent closers of
 # one hold (finaliser, sweeper, another process) only one finds it open.
-_CLOSE = text(
+_CLOSE = (
     "UPDATE holds SET state = :state, charged = COALESCE(:cost, amount),"
     " overrun = COALESCE(:cost, amount) > amount, at_hold = :at_hold"
     " WHERE id = :id AND state = 'open' RETURNING account_id, amount, charged"
 )
-_POST = text(
+_POST = (
     "UPDATE accounts SET held = held - :amount, balance = balance - :charged WHERE id = :account"
 )
 
 
-def _place(row: dict[str, object], conn: Connection) -> bool:
+def _place(row: dict[str, object], conn: Driver) -> bool:
     if conn.execute(_HOLD, row).rowcount != 1:
         return False
     conn.execute(_OPEN_HOLD, {**row, "no": False})
     return True
 
 
-def _close(hold_id: str, cost_micros: int | None, conn: Connection, *, charge: bool) -> Settlement:
+def _close(hold_id: str, cost_micros: int | None, conn: Driver, *, charge: bool) -> Settlement:
     cost = None if cost_micros is None else max(cost_micros, 0)
     closed = conn.execute(
         _CLOSE,
@@ -156,20 +188,26 @@ def _close(hold_id: str, cost_micros: int | None, conn: Connection, *, charge: b
             "cost": cost,
             "at_hold": cost is None,
         },
-    ).first()
+    ).fetchone()
     if closed is None:  # unknown, or settled already
-        return Settlement(hold_id=hold_id, applied=False)
+        return Settlement.model_construct(hold_id=hold_id, applied=False)
     account, amount, charged = closed
     overrun = charged > amount
     conn.execute(_POST, {"amount": amount, "charged": charged, "account": account})
     if charged:
-        journal.post(
-            conn,
-            kind="charge",
-            debit=account,
-            credit=journal.REVENUE,
-            micros=charged,
-            reason="overrun" if overrun else "usage",
-            hold_id=hold_id,
+        reason = "overrun" if overrun else "usage"
+        conn.executemany(
+            journal.INSERT_SQL,
+            journal.lines(
+                kind="charge",
+                debit=account,
+                credit=journal.REVENUE,
+                micros=charged,
+                reason=reason,
+                hold_id=hold_id,
+            ),
         )
-    return Settlement(hold_id=hold_id, applied=True, charged_micros=charged, overrun=overrun)
+    # Built from values just read back: validating them again would cost more than the write.
+    return Settlement.model_construct(
+        hold_id=hold_id, applied=True, charged_micros=charged, overrun=bool(overrun)
+    )

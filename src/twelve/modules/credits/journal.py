@@ -15,11 +15,13 @@ from twelve.modules.credits.adapters.tables import journal
 from twelve.modules.credits.api import LedgerEntry
 from twelve.modules.credits.money import micros_to_usd
 
-# Built once: this runs on every settle (see hold_book.py).
-_INSERT = text(
+# Plain SQL, named parameters: run through SQLAlchemy (`post`) or straight on the SQLite driver
+# by the group commit (`lines`, on every settle, see hold_book.py).
+INSERT_SQL = (
     "INSERT INTO journal (transaction_id, account_id, kind, amount, reason, hold_id, created_at)"
     " VALUES (:transaction_id, :account_id, :kind, :amount, :reason, :hold_id, :created_at)"
 )
+_INSERT = text(INSERT_SQL)
 FUNDING = "sys:funding"
 REVENUE = "sys:revenue"
 
@@ -28,8 +30,7 @@ def transaction_id() -> str:
     return f"txn_{secrets.token_hex(12)}"
 
 
-def post(
-    conn: Connection,
+def lines(
     *,
     kind: str,
     debit: str,
@@ -38,21 +39,27 @@ def post(
     reason: str,
     hold_id: str | None = None,
     txn: str | None = None,
-) -> str:
-    """Move `micros` from account `debit` to account `credit`: two lines summing to zero.
-    Synchronous, so that the SQLite group commit can run it too (`await conn.run_sync(...)`
-    from an async connection)."""
-    txn = txn or transaction_id()
-    now = int(time.time())
-    line = {"transaction_id": txn, "kind": kind, "reason": reason, "hold_id": hold_id}
-    conn.execute(
-        _INSERT,
-        [
-            {**line, "account_id": debit, "amount": -micros, "created_at": now},
-            {**line, "account_id": credit, "amount": micros, "created_at": now},
-        ],
-    )
-    return txn
+) -> list[dict[str, object]]:
+    """The two rows that move `micros` from account `debit` to account `credit`: they sum to
+    zero. Insert them with `INSERT_SQL` in one transaction with the balance change."""
+    line = {
+        "transaction_id": txn or transaction_id(),
+        "kind": kind,
+        "reason": reason,
+        "hold_id": hold_id,
+        "created_at": int(time.time()),
+    }
+    return [
+        {**line, "account_id": debit, "amount": -micros},
+        {**line, "account_id": credit, "amount": micros},
+    ]
+
+
+def post(rows: list[dict[str, object]], conn: Connection) -> str:
+    """Insert `lines(...)` in the caller's unit of work; their transaction id. Synchronous
+    (`await conn.run_sync(partial(post, lines(...)))` from an async connection)."""
+    conn.execute(_INSERT, rows)
+    return str(rows[0]["transaction_id"])
 
 
 async def entries(conn: AsyncConnection, account_id: str, limit: int) -> list[LedgerEntry]:

@@ -55,11 +55,13 @@ class CreditsService:
                     await conn.run_sync(
                         partial(
                             journal.post,
-                            kind="credit",
-                            debit=journal.FUNDING,
-                            credit=customer.id,
-                            micros=opening,
-                            reason="opening balance",
+                            journal.lines(
+                                kind="credit",
+                                debit=journal.FUNDING,
+                                credit=customer.id,
+                                micros=opening,
+                                reason="opening balance",
+                            ),
                         )
                     )
         except IntegrityError as exc:

@@ -83,12 +83,14 @@ async def _credit(
         await conn.run_sync(
             partial(
                 journal.post,
-                kind="credit",
-                debit=journal.FUNDING,
-                credit=customer_id,
-                micros=micros,
-                reason=command.reason or "top-up",
-                txn=txn,
+                journal.lines(
+                    kind="credit",
+                    debit=journal.FUNDING,
+                    credit=customer_id,
+                    micros=micros,
+                    reason=command.reason or "top-up",
+                    txn=txn,
+                ),
             )
         )
         grant = CreditGrant(

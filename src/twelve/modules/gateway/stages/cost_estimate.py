@@ -3,8 +3,10 @@
 Input tokens are counted offline with `bpe-openai` (o200k_base; tiktoken would download its
 tables at run time) over every piece of text the request sends, plus a few tokens of framing per
 message; the output is `max_completion_tokens`/`max_tokens` (or the configured default) times
-`n`. Prices are USD per million tokens, which is exactly micro-dollars per token: a cost is
-computed in millionths of a micro-dollar and rounded up once, so it is never a float.
+`n`. The hold first uses `input_bound`, which needs no tokenizer (a token is at least one byte),
+and counts tokens only when that bound is refused. Prices are USD per million tokens, which is
+exactly micro-dollars per token: a cost is computed in millionths of a micro-dollar and rounded
+up once, so it is never a float.
 """
 
 from __future__ import annotations
@@ -42,14 +44,27 @@ def _encoding() -> Any:
 async def input_tokens(body: JSONObject) -> int:
     """The request's input tokens; a large body is counted in a worker thread so that the event
     loop keeps serving (a peer chooses the size, up to the body limit)."""
-    texts = [s for name in _TEXT_FIELDS for s in _strings(body.get(name))]
-    messages = body.get("messages")
-    framing = _PER_MESSAGE * len(messages) if isinstance(messages, list) else 0
+    texts, framing = _texts(body)
     if sum(len(t) for t in texts) > INLINE_CHARS:
         counted = await asyncio.to_thread(_count_texts, texts)
     else:
         counted = _count_texts(texts)
-    return counted + framing + _PER_REQUEST
+    return counted + framing
+
+
+def input_bound(body: JSONObject) -> int:
+    """At least `input_tokens(body)`, without the tokenizer: a token is at least one byte of
+    UTF-8 (byte-level BPE), so the byte count bounds the token count."""
+    texts, framing = _texts(body)
+    return sum(len(t) if t.isascii() else len(t.encode()) for t in texts) + framing
+
+
+def _texts(body: JSONObject) -> tuple[list[str], int]:
+    """Every text the request sends, and the tokens of framing around them."""
+    texts = [s for name in _TEXT_FIELDS for s in _strings(body.get(name))]
+    messages = body.get("messages")
+    framing = _PER_MESSAGE * len(messages) if isinstance(messages, list) else 0
+    return texts, framing + _PER_REQUEST
 
 
 def _count_texts(texts: list[str]) -> int:

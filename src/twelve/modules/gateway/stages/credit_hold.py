@@ -6,6 +6,12 @@ a request that never reached an upstream, or that no deployment answered, releas
 with usage is charged at the prices of the deployment that answered; one whose usage is unknown
 (stream cut, client gone, no usage reported) is charged the whole hold. A request whose plan is
 free or unpriced takes no hold at all.
+
+The hold is first tried at a prompt bound that needs no tokenizer (its UTF-8 bytes): computing it
+costs nothing and keeps the tokenizer's tables (~140 MiB) out of memory while customers are
+funded. Only when that is refused are the tokens counted and the exact worst case tried (each
+try is one conditional write). A request whose usage stays unknown is charged that exact worst
+case, counted at the end, never the looser bound.
 """
 
 from __future__ import annotations
@@ -20,17 +26,18 @@ from twelve.kernel.telemetry.metrics import (
     CREDIT_SETTLEMENTS,
     UNPRICED_REQUESTS,
 )
-from twelve.modules.credits.api import HoldsService, InsufficientQuota, PlaceHold
+from twelve.modules.credits.api import Hold, HoldsService, InsufficientQuota, PlaceHold
 from twelve.modules.gateway.exchange import Exchange, Settle
 from twelve.modules.gateway.stages.allow_list import model_not_found
 from twelve.modules.gateway.stages.cost_estimate import (
     cost_micros,
+    input_bound,
     input_tokens,
     output_tokens,
     usage_cost,
 )
 from twelve.modules.gateway.stages.price_list import Price, PriceList, catalogue_path
-from twelve.modules.models.api import JSONObject, ModelsService
+from twelve.modules.models.api import DeploymentRef, JSONObject, ModelsService
 
 log = get_logger("twelve.gateway.credit_hold")
 
@@ -72,42 +79,41 @@ class CreditHold:
                 UNPRICED_REQUESTS.labels(exchange.model).inc()
             return None
         body = exchange.body
-        prompt = await input_tokens(body)
-        worst, dearest = max(
-            (
-                (self._worst(price, prompt, body, capability), d)
-                for price, d in zip(prices, plan, strict=True)
-            ),
-            key=lambda pair: pair[0],
-        )
+        worst, dearest = self._dearest(prices, plan, input_bound(body), body, capability)
         if worst <= 0:  # e.g. embeddings on a model priced for output only
             return None
         customer = exchange.principal.customer_id
-        request_id = structlog.contextvars.get_contextvars().get("request_id", "")
+        request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
+        exact: int | None = None  # the worst case at the counted prompt, once counted
         try:
-            hold = await self._holds.hold(
-                PlaceHold(
-                    customer_id=customer,
-                    amount_micros=worst,
-                    request_id=str(request_id),
-                    ttl_seconds=self._hold_seconds,
-                )
-            )
+            hold = await self._place(customer, worst, request_id)
         except InsufficientQuota:
-            CREDIT_HOLDS.labels("refused").inc()
-            raise
+            exact, dearest = self._dearest(prices, plan, await input_tokens(body), body, capability)
+            if exact >= worst:
+                CREDIT_HOLDS.labels("refused").inc()
+                raise
+            try:
+                hold = await self._place(customer, exact, request_id)
+            except InsufficientQuota:
+                CREDIT_HOLDS.labels("refused").inc()
+                raise
+            worst = exact
         CREDIT_HOLDS.labels("placed").inc()
 
         async def settle(ended: Exchange) -> None:
+            nonlocal exact
             if not ended.dispatched or ended.outcome in ("upstream_error", "refused"):
                 await self._holds.release(hold.id)
                 CREDIT_SETTLEMENTS.labels("released").inc()
                 return
-            cost = None
             if ended.usage is not None:
-                price = self.prices.of(ended.deployment or dearest)
-                cost = usage_cost(price, ended.usage)
-            settled = await self._holds.settle(hold.id, cost)
+                cost = usage_cost(self.prices.of(ended.deployment or dearest), ended.usage)
+            else:
+                cost = None
+            if cost is None and exact is None:  # charged the exact worst case, not the bound
+                prompt = await input_tokens(body)
+                exact = self._dearest(prices, plan, prompt, body, capability)[0]
+            settled = await self._holds.settle(hold.id, exact if cost is None else cost)
             if not settled.applied:  # the sweeper got there first
                 return
             how = "overrun" if settled.overrun else "actual" if cost is not None else "at_hold"
@@ -117,6 +123,33 @@ class CreditHold:
                 log.warning("credit_overrun", hold_id=hold.id, held=worst, charged=cost)
 
         return settle
+
+    async def _place(self, customer: str, micros: int, request_id: str) -> Hold:
+        return await self._holds.hold(
+            PlaceHold(
+                customer_id=customer,
+                amount_micros=micros,
+                request_id=request_id,
+                ttl_seconds=self._hold_seconds,
+            )
+        )
+
+    def _dearest(
+        self,
+        prices: list[Price],
+        plan: list[DeploymentRef],
+        prompt: int,
+        body: JSONObject,
+        capability: str,
+    ) -> tuple[int, DeploymentRef]:
+        """The worst cost over the plan at `prompt` input tokens, and the deployment of it."""
+        return max(
+            (
+                (self._worst(price, prompt, body, capability), d)
+                for price, d in zip(prices, plan, strict=True)
+            ),
+            key=lambda pair: pair[0],
+        )
 
     def _worst(self, price: Price, prompt: int, body: JSONObject, capability: str) -> int:
         if capability == "embeddings":  # nothing generated
