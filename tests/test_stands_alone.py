@@ -35,12 +35,16 @@ def declared(group: str | None) -> dict[str, str]:
     return out
 
 
+# Spelled in pieces so that this file, which looks for them, does not contain them itself.
+OUTSIDE = ("../" + "shared", "/work/" + "shared")
+
+
 def test_nothing_reads_files_outside_the_repository() -> None:
     offenders = []
     for path in [ROOT / "Makefile", *(ROOT / "src").rglob("*"), *(ROOT / "tests").rglob("*.py")]:
         if path.is_file() and path != THIS and path.suffix in {"", ".py", ".yaml", ".ini"}:
             text = path.read_text(encoding="utf-8", errors="replace")
-            if "../shared" in text or "/work/shared" in text:
+            if any(reference in text for reference in OUTSIDE):
                 offenders.append(str(path.relative_to(ROOT)))
     assert offenders == []
     spec = ROOT / "tests" / "support" / "openai-openapi"
