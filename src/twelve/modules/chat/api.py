@@ -12,7 +12,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from twelve.modules.models.api import DeploymentRef, JSONObject
+from twelve.modules.models.api import JSONObject
 
 __all__ = [
     "ChatCompletionRequest",
@@ -169,10 +169,11 @@ class ChatCompletionRequest(_Open):
 
 
 class ChatService(Protocol):
-    async def complete(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject:
-        """One chat completion, in OpenAI's shape, naming the model the client asked for."""
+    async def complete(self, deployment_id: str, body: JSONObject) -> JSONObject:
+        """One chat completion on the deployment `deployment_id` (from the models module's plan),
+        in OpenAI's shape, naming the model the client asked for (`body["model"]`)."""
         ...
 
-    def stream(self, deployment: DeploymentRef, body: JSONObject) -> AsyncIterator[JSONObject]:
+    def stream(self, deployment_id: str, body: JSONObject) -> AsyncIterator[JSONObject]:
         """Chunks in OpenAI's shape; the last carries `usage` when the upstream reported it."""
         ...

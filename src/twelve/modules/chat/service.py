@@ -4,21 +4,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from twelve.modules.models.api import CHAT, DeploymentRef, JSONObject, ModelsService
+from twelve.modules.models.api import CHAT, JSONObject, ModelsService
 
 
 class ChatCompletions:
     def __init__(self, models: ModelsService) -> None:
         self._models = models
 
-    async def complete(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject:
-        response = await self._models.call(deployment.id, CHAT.name, body)
-        response["model"] = deployment.model
+    async def complete(self, deployment_id: str, body: JSONObject) -> JSONObject:
+        model = body["model"]  # the public name: answers say what the client asked for
+        response = await self._models.call(deployment_id, CHAT.name, body)
+        response["model"] = model
         return response
 
-    async def stream(
-        self, deployment: DeploymentRef, body: JSONObject
-    ) -> AsyncIterator[JSONObject]:
-        async for chunk in self._models.stream(deployment.id, CHAT.name, body):
-            chunk["model"] = deployment.model
+    async def stream(self, deployment_id: str, body: JSONObject) -> AsyncIterator[JSONObject]:
+        model = body["model"]
+        async for chunk in self._models.stream(deployment_id, CHAT.name, body):
+            chunk["model"] = model
             yield chunk

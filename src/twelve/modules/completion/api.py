@@ -11,7 +11,7 @@ from typing import Annotated, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from twelve.modules.models.api import DeploymentRef, JSONObject
+from twelve.modules.models.api import JSONObject
 
 __all__ = ["CompletionRequest", "CompletionService", "CompletionStreamOptions"]
 
@@ -59,6 +59,6 @@ class CompletionRequest(BaseModel):
 
 
 class CompletionService(Protocol):
-    async def complete(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject: ...
+    async def complete(self, deployment_id: str, body: JSONObject) -> JSONObject: ...
 
-    def stream(self, deployment: DeploymentRef, body: JSONObject) -> AsyncIterator[JSONObject]: ...
+    def stream(self, deployment_id: str, body: JSONObject) -> AsyncIterator[JSONObject]: ...

@@ -6,7 +6,7 @@ from typing import Annotated, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from twelve.modules.models.api import DeploymentRef, JSONObject
+from twelve.modules.models.api import JSONObject
 
 __all__ = ["EmbeddingRequest", "EmbeddingsService"]
 
@@ -37,4 +37,4 @@ class EmbeddingRequest(BaseModel):
 
 
 class EmbeddingsService(Protocol):
-    async def embed(self, deployment: DeploymentRef, body: JSONObject) -> JSONObject: ...
+    async def embed(self, deployment_id: str, body: JSONObject) -> JSONObject: ...
