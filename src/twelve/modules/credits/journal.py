@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from functools import partial
 
 from sqlalchemy import Connection, select, text
 from sqlalchemy.engine import RowMapping
@@ -60,6 +61,18 @@ def post(rows: list[dict[str, object]], conn: Connection) -> str:
     (`await conn.run_sync(partial(post, lines(...)))` from an async connection)."""
     conn.execute(_INSERT, rows)
     return str(rows[0]["transaction_id"])
+
+
+async def fund(
+    conn: AsyncConnection, account_id: str, micros: int, reason: str, txn: str | None = None
+) -> str:
+    """Post a credit of `micros` from the funding account to `account_id` (a top-up or an
+    opening balance), in the caller's transaction; the transaction id."""
+    rows = lines(
+        kind="credit", debit=FUNDING, credit=account_id, micros=micros, reason=reason, txn=txn
+    )
+    posted: str = await conn.run_sync(partial(post, rows))
+    return posted
 
 
 async def entries(conn: AsyncConnection, account_id: str, limit: int) -> list[LedgerEntry]:

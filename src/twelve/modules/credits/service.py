@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from functools import partial
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
@@ -52,18 +51,7 @@ class CreditsService:
                 await conn.execute(insert(customers).values(**customer.model_dump()))
                 await conn.execute(insert(accounts).values(id=customer.id, balance=opening, held=0))
                 if opening:
-                    await conn.run_sync(
-                        partial(
-                            journal.post,
-                            journal.lines(
-                                kind="credit",
-                                debit=journal.FUNDING,
-                                credit=customer.id,
-                                micros=opening,
-                                reason="opening balance",
-                            ),
-                        )
-                    )
+                    await journal.fund(conn, customer.id, opening, "opening balance")
         except IntegrityError as exc:
             raise Conflict(
                 f"A customer named {command.name!r} already exists.", param="name"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-from functools import partial
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -80,19 +79,7 @@ async def _credit(
         ).scalar()
         if balance is None:
             raise NotFound(f"No such customer: {customer_id!r}.", param="customer")
-        await conn.run_sync(
-            partial(
-                journal.post,
-                journal.lines(
-                    kind="credit",
-                    debit=journal.FUNDING,
-                    credit=customer_id,
-                    micros=micros,
-                    reason=command.reason or "top-up",
-                    txn=txn,
-                ),
-            )
-        )
+        await journal.fund(conn, customer_id, micros, command.reason or "top-up", txn=txn)
         grant = CreditGrant(
             transaction_id=txn,
             customer_id=customer_id,
