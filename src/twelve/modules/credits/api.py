@@ -1,8 +1,11 @@
-"""Public surface of the credits module: customers, their prepaid balances, the ledger and holds.
+"""Public surface of the credits module: customers, their prepaid balances, the ledger, holds and
+usage.
 
 Money crosses this port in integer micro-dollars (`*_micros`: 1 USD = 1,000,000); only the admin
 API's input and display fields are USD. A request's worst-case cost is held at admission in one
-conditional write (`HoldsService.hold`) and settled exactly once at its end (`settle`).
+conditional write (`HoldsService.hold`) and settled exactly once at its end (`settle`). A hold
+made for a key with a budget counts against the key's spend for the budget's period in the same
+write. Every finished request leaves one usage row (`UsageService`), written in batches.
 """
 
 from __future__ import annotations
@@ -14,11 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from twelve.kernel.commands import command
 from twelve.kernel.errors import TwelveError
+from twelve.kernel.quotas import Budget, Limits
 from twelve.kernel.text import PrintableStr
 
 __all__ = [
     "Account",
     "AddCredits",
+    "BudgetExceeded",
     "CreateCustomer",
     "CreditGrant",
     "Customer",
@@ -31,6 +36,11 @@ __all__ = [
     "PlaceHold",
     "Settlement",
     "SweepResult",
+    "UpdateCustomer",
+    "UsageBucket",
+    "UsageQuery",
+    "UsageRecord",
+    "UsageService",
 ]
 
 # The most one top-up (or opening balance) may add: a typo guard, not a business limit.
@@ -46,8 +56,16 @@ class InsufficientQuota(TwelveError):
     code = "insufficient_quota"
 
 
-class CreateCustomer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BudgetExceeded(InsufficientQuota):
+    """The key's budget for its period cannot cover the request's worst-case cost."""
+
+    code = "budget_exceeded"
+
+
+class CreateCustomer(Limits):
+    """A customer; `rpm`, `tpm` and `max_concurrency` limit all of its keys together."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
 
     name: PrintableStr = Field(
         min_length=1,
@@ -65,12 +83,23 @@ class CreateCustomer(BaseModel):
     )
 
 
+class UpdateCustomer(Limits):
+    """PATCH: only the fields sent change; a limit sent as null is cleared."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+    name: PrintableStr | None = Field(
+        default=None, min_length=1, max_length=200, pattern=r"^\S(.*\S)?$"
+    )
+
+
 class Customer(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: str
     name: str
     created_at: int
+    limits: Limits = Limits()
 
 
 class AddCredits(BaseModel):
@@ -95,6 +124,9 @@ class Account(BaseModel):
     id: str
     name: str
     created_at: int
+    rpm: int | None = None
+    tpm: int | None = None
+    max_concurrency: int | None = None
     balance: float
     held: float
     available: float
@@ -138,6 +170,10 @@ class PlaceHold(BaseModel):
     amount_micros: int = Field(gt=0)
     request_id: str = ""
     ttl_seconds: float = Field(default=900, gt=0)
+    # The key the request is made with, and its budget: the hold must fit the key's remaining
+    # budget for the current period too (`BudgetExceeded` otherwise).
+    key_id: str = ""
+    budget: Budget | None = None
 
 
 class Hold(BaseModel):
@@ -167,6 +203,53 @@ class SweepResult(BaseModel):
     settled: int
 
 
+class UsageRecord(BaseModel):
+    """One finished request, as metered at its end. `cost_micros` is what was charged (0 for a
+    free or unpriced request); `unpriced`: no price was known, the tokens were billed at 0."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str
+    customer_id: str
+    key_id: str
+    model: str
+    deployment: str = ""
+    endpoint: str = ""
+    outcome: str = "ok"
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_micros: int = 0
+    unpriced: bool = False
+    # The usage was unknown (stream cut, no usage reported): the tokens are 0, the cost is
+    # what was charged for it (the hold).
+    usage_unknown: bool = False
+    at: float
+
+
+class UsageQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    customer_id: str | None = None
+    key_id: str | None = None
+    model: str | None = None
+    since: float | None = Field(default=None, description="Unix seconds, inclusive.")
+    until: float | None = Field(default=None, description="Unix seconds, exclusive.")
+    group_by: Literal["day", "model", "key", "customer"] = "day"
+
+
+class UsageBucket(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    # The group's value: a UTC date (YYYY-MM-DD), a model name, a key id or a customer id.
+    group: str
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cost: float
+    cost_micros: int
+    unpriced_requests: int
+
+
 class CustomersService(Protocol):
     @command
     async def create_customer(self, command: CreateCustomer) -> Customer:
@@ -178,6 +261,11 @@ class CustomersService(Protocol):
     async def find_customer(self, name: str) -> Customer | None: ...
 
     async def list_customers(self) -> list[Customer]: ...
+
+    @command
+    async def update_customer(self, customer_id: str, command: UpdateCustomer) -> Customer:
+        """`NotFound` for an unknown customer; `Conflict` when the new name is taken."""
+        ...
 
 
 class LedgerService(Protocol):
@@ -216,4 +304,16 @@ class HoldsService(Protocol):
     @command
     async def sweep(self, now: float | None = None) -> SweepResult:
         """Settle at the hold every open hold whose time is up (idempotent)."""
+        ...
+
+
+class UsageService(Protocol):
+    @command
+    async def record_usage(self, records: list[UsageRecord]) -> int:
+        """Store a batch of usage rows; a request id already stored is skipped (a retried batch
+        writes nothing twice). Returns how many were new."""
+        ...
+
+    async def usage(self, query: UsageQuery) -> list[UsageBucket]:
+        """Totals per group, in the group's order (days ascending, else by cost descending)."""
         ...

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from twelve.kernel.db import Database
 from twelve.kernel.errors import Conflict
+from twelve.kernel.quotas import Limits
 from twelve.kernel.text import has_control_characters
 from twelve.kernel.unit_of_work import UnitOfWork
 from twelve.modules.credits import journal, top_up
@@ -42,13 +43,16 @@ class CreditsService:
 
     async def create_customer(self, command: CreateCustomer) -> Customer:
         customer = Customer(
-            id=f"cus_{secrets.token_hex(12)}", name=command.name, created_at=int(time.time())
+            id=f"cus_{secrets.token_hex(12)}",
+            name=command.name,
+            created_at=int(time.time()),
+            limits=Limits.model_validate(command.model_dump(include=_LIMITS)),
         )
         opening = usd_to_micros(command.credits)
         try:
             async with UnitOfWork(self._db) as uow:
                 conn = uow.connection
-                await conn.execute(insert(customers).values(**customer.model_dump()))
+                await conn.execute(insert(customers).values(**_row(customer)))
                 await conn.execute(insert(accounts).values(id=customer.id, balance=opening, held=0))
                 if opening:
                     await journal.fund(conn, customer.id, opening, "opening balance")
@@ -99,6 +103,9 @@ class CreditsService:
             id=m["id"],
             name=m["name"],
             created_at=m["created_at"],
+            rpm=m["rpm"],
+            tpm=m["tpm"],
+            max_concurrency=m["max_concurrency"],
             balance=micros_to_usd(m["balance"]),
             held=micros_to_usd(m["held"]),
             available=micros_to_usd(m["balance"] - m["held"]),
@@ -135,5 +142,17 @@ class CreditsService:
         return _customer(row._mapping) if row else None
 
 
+_LIMITS = set(Limits.model_fields)
+
+
+def _row(customer: Customer) -> dict[str, object]:
+    return customer.model_dump(exclude={"limits"}) | customer.limits.model_dump()
+
+
 def _customer(row: RowMapping) -> Customer:
-    return Customer(id=row["id"], name=row["name"], created_at=row["created_at"])
+    return Customer(
+        id=row["id"],
+        name=row["name"],
+        created_at=row["created_at"],
+        limits=Limits(**{name: row[name] for name in _LIMITS}),
+    )

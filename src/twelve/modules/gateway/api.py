@@ -1,4 +1,11 @@
-"""Public surface of the gateway module: API keys (issued and revoked by admin)."""
+"""Public surface of the gateway module: API keys (issued, changed, rotated and revoked by admin)
+and who a request is made for.
+
+Limits: `rpm` (requests per minute), `tpm` (tokens per minute), `max_concurrency` (requests in
+flight) apply per key and, from the customer's own limits, across all of a customer's keys; None
+is "no limit". A key's `budget` caps what it may spend per UTC day or month (held and charged by
+the credits module in the same conditional write as the customer's balance).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +14,25 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from twelve.kernel.commands import command
+from twelve.kernel.quotas import Budget, Limits
 from twelve.kernel.text import PrintableStr
 
-__all__ = ["ApiKey", "CreateApiKey", "IssuedApiKey", "KeysService", "Principal"]
+__all__ = [
+    "ApiKey",
+    "Budget",
+    "CreateApiKey",
+    "IssuedApiKey",
+    "KeyPage",
+    "KeysService",
+    "Limits",
+    "Principal",
+    "RotateApiKey",
+    "UpdateApiKey",
+]
 
 
-class CreateApiKey(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CreateApiKey(Limits):
+    model_config = ConfigDict(extra="forbid", frozen=False)
 
     customer_id: PrintableStr = Field(
         min_length=1, max_length=200, description="The customer's id or name."
@@ -22,6 +41,33 @@ class CreateApiKey(BaseModel):
     models: list[PrintableStr] | None = Field(
         default=None,
         description="Allow-list of configured model names; null or absent allows every model.",
+    )
+    budget: Budget | None = None
+    expires_at: int | None = Field(
+        default=None, ge=0, strict=True, description="Unix seconds; the key is refused from then."
+    )
+
+
+class UpdateApiKey(Limits):
+    """PATCH: only the fields sent change; a field sent as null is cleared."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+    name: PrintableStr | None = Field(default=None, min_length=1, max_length=200)
+    models: list[PrintableStr] | None = None
+    budget: Budget | None = None
+    expires_at: int | None = Field(default=None, ge=0, strict=True)
+
+
+class RotateApiKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grace_seconds: int = Field(
+        default=3600,
+        ge=0,
+        le=30 * 86400,
+        strict=True,
+        description="How long the old secret keeps working; 0 revokes it at once.",
     )
 
 
@@ -37,12 +83,29 @@ class ApiKey(BaseModel):
     models: list[str] | None
     created_at: int
     revoked_at: int | None = None
+    rpm: int | None = None
+    tpm: int | None = None
+    max_concurrency: int | None = None
+    budget: Budget | None = None
+    expires_at: int | None = None
+    # Set by a rotation: the previous secret works until `previous_expires_at`.
+    rotated_at: int | None = None
+    previous_expires_at: int | None = None
 
 
 class IssuedApiKey(ApiKey):
-    """The one response that carries the full key."""
+    """The responses that carry the full key: issuing and rotating."""
 
     key: str
+
+
+class KeyPage(BaseModel):
+    """One page of keys, oldest first; ask for the next with `after=last_id`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    data: list[ApiKey]
+    has_more: bool
 
 
 class Principal(BaseModel):
@@ -53,6 +116,12 @@ class Principal(BaseModel):
     key_id: str
     customer_id: str
     models: frozenset[str] | None
+    # The key's own limits and the customer's (shared by all its keys).
+    limits: Limits = Limits()
+    customer_limits: Limits = Limits()
+    budget: Budget | None = None
+    # Unix seconds; checked on every request (a cached principal may outlive it).
+    expires_at: float | None = None
 
     def may_use(self, model: str) -> bool:
         return self.models is None or model in self.models
@@ -64,7 +133,23 @@ class KeysService(Protocol):
     @command
     async def create_key(self, command: CreateApiKey) -> IssuedApiKey: ...
 
-    async def list_keys(self, customer_id: str | None = None) -> list[ApiKey]: ...
+    async def list_keys(
+        self, customer_id: str | None = None, limit: int = 100, after: str | None = None
+    ) -> KeyPage: ...
+
+    async def get_key(self, key_id: str) -> ApiKey | None: ...
+
+    @command
+    async def update_key(self, key_id: str, command: UpdateApiKey) -> ApiKey:
+        """Change the fields sent; `NotFound` for an unknown key. Takes effect within the key
+        cache's time everywhere, at once in this process."""
+        ...
+
+    @command
+    async def rotate_key(self, key_id: str, command: RotateApiKey) -> IssuedApiKey:
+        """A new secret for the same key (its id, limits and usage stay); the old secret works
+        for `grace_seconds` more. `NotFound` for an unknown or revoked key."""
+        ...
 
     @command
     async def revoke_key(self, key_id: str) -> ApiKey:

@@ -55,6 +55,13 @@ class Exchange:
     # Set by a stream's relay when it ended on its own (`ok`) or with an error event.
     stream_end: Outcome | None = None
     outcome: Outcome | None = None
+    # Headers a stage adds to the answer (e.g. `x-ratelimit-*`), success or stream alike.
+    response_headers: dict[str, str] = field(default_factory=dict)
+    # What the credit hold charged at the end (None: nothing charged, e.g. a free model), and
+    # whether the plan had no price at all (its tokens billed at 0): read by the usage meter,
+    # whose settle runs after the credit hold's.
+    charged_micros: int | None = None
+    unpriced: bool = False
     # The finaliser's task giving back what the stages took (None when they took nothing).
     settling: asyncio.Task[None] | None = None
 

@@ -85,6 +85,8 @@ class _Handler:
         exchange = Exchange(self._endpoint, _bearer(request), body_of, client_gone)
         routed = await gateway.serve(exchange)
         headers = routing_headers(routed.deployment, routed.attempts)
+        if exchange.response_headers:
+            headers |= exchange.response_headers
         if isinstance(routed.result, OpenStream):
             chunks = relay(routed.result, exchange)
             return RelayResponse(chunks, exchange, gateway.finaliser, headers | _STREAM_HEADERS)

@@ -31,6 +31,10 @@ customers = Table(
     Column("id", String(40), primary_key=True),
     Column("name", String(200), nullable=False, unique=True),
     Column("created_at", BigInteger, nullable=False),
+    # Limits across all of the customer's keys; null is no limit.
+    Column("rpm", BigInteger, nullable=True),
+    Column("tpm", BigInteger, nullable=True),
+    Column("max_concurrency", BigInteger, nullable=True),
 )
 
 accounts = Table(
