@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, select
 
+from tests.kernel.test_remote import Loopback
 from tests.modules.gateway.test_key_unit_of_work import Outbox
 from tests.modules.gateway.test_keys import FakeCustomers
 from twelve.kernel.db import Database
 from twelve.kernel.errors import AuthenticationFailed, InvalidRequest, NotFound
 from twelve.kernel.quotas import Budget, Limits
+from twelve.kernel.remote import client_for, endpoints_for
 from twelve.kernel.telemetry.metrics import REJECTIONS
 from twelve.modules.credits.api import Customer
 from twelve.modules.gateway.adapters.tables import api_keys
@@ -26,6 +28,7 @@ from twelve.modules.gateway.api import (
     ApiKey,
     CreateApiKey,
     IssuedApiKey,
+    KeysService,
     RotateApiKey,
     UpdateApiKey,
 )
@@ -256,3 +259,22 @@ async def test_an_expired_key_is_refused_even_from_the_cache(gateway_db: Databas
     with pytest.raises(AuthenticationFailed) as wrong:
         await stage.principal(issued.key[:-1] + ("0" if issued.key[-1] != "0" else "1"))
     assert wrong.value.code == "invalid_api_key"
+
+
+async def test_patch_means_the_same_across_a_process_boundary(gateway_db: Database) -> None:
+    """Through the generated client and internal routes, only the fields sent travel: a PATCH of
+    one field does not clear (or refuse, for `name`) the others."""
+    keys = registry(gateway_db)
+    remote: KeysService = client_for(KeysService, Loopback(endpoints_for(KeysService, keys)))
+    issued = await remote.create_key(
+        CreateApiKey(customer_id="cus_acme", name="ci", models=["a"], rpm=5, budget=DAY)
+    )
+    changed = await remote.update_key(issued.id, UpdateApiKey(tpm=7))
+    assert (changed.name, changed.models, changed.rpm, changed.tpm) == ("ci", ["a"], 5, 7)
+    assert changed.budget == DAY
+    cleared = await remote.update_key(issued.id, UpdateApiKey.model_validate({"rpm": None}))
+    assert (cleared.rpm, cleared.tpm, cleared.name) == (None, 7, "ci")
+    page = await remote.list_keys(limit=1)
+    assert [k.id for k in page.data] == [issued.id] and not page.has_more
+    rotated = await remote.rotate_key(issued.id, RotateApiKey())
+    assert await remote.get_key(issued.id) == _without_secret(rotated)
