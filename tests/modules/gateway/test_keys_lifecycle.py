@@ -18,7 +18,7 @@ from tests.kernel.test_remote import Loopback
 from tests.modules.gateway.test_key_unit_of_work import Outbox
 from tests.modules.gateway.test_keys import FakeCustomers
 from twelve.kernel.db import Database
-from twelve.kernel.errors import AuthenticationFailed, InvalidRequest, NotFound
+from twelve.kernel.errors import AuthenticationFailed, Conflict, InvalidRequest, NotFound
 from twelve.kernel.quotas import Budget, Limits
 from twelve.kernel.remote import client_for, endpoints_for
 from twelve.kernel.telemetry.metrics import REJECTIONS
@@ -32,6 +32,7 @@ from twelve.modules.gateway.api import (
     RotateApiKey,
     UpdateApiKey,
 )
+from twelve.modules.gateway.key_format import hash_key
 from twelve.modules.gateway.keys import KeyRegistry
 from twelve.modules.gateway.stages.authenticate import Authenticate
 
@@ -278,3 +279,29 @@ async def test_patch_means_the_same_across_a_process_boundary(gateway_db: Databa
     assert [k.id for k in page.data] == [issued.id] and not page.has_more
     rotated = await remote.rotate_key(issued.id, RotateApiKey())
     assert await remote.get_key(issued.id) == _without_secret(rotated)
+
+
+async def test_rotations_at_the_same_moment_form_one_chain(gateway_db: Database) -> None:
+    """Each rotation that succeeds starts from the secret current when it wrote; one that read a
+    secret another rotation has replaced is a 409 (PostgreSQL; SQLite runs them one by one). So no
+    successful rotation's secret is lost to a race: the previous secret kept is the one before
+    the current, and both work."""
+    keys = registry(gateway_db, cache_seconds=30)
+    issued = await keys.create_key(CreateApiKey(customer_id="cus_acme"))
+    await asyncio.gather(*(keys.get_key(issued.id) for _ in range(6)))  # six pooled connections
+    results = await asyncio.gather(
+        *(keys.rotate_key(issued.id, RotateApiKey(grace_seconds=600)) for _ in range(6)),
+        return_exceptions=True,
+    )
+    done = [r for r in results if isinstance(r, IssuedApiKey)]
+    assert done and all(isinstance(r, IssuedApiKey | Conflict) for r in results), results
+    async with gateway_db.read() as conn:
+        row = (await conn.execute(select(api_keys))).one()._mapping
+    by_hash = {hash_key(r.key): r.key for r in done} | {hash_key(issued.key): issued.key}
+    assert row["key_hash"] in by_hash and row["previous_key_hash"] in by_hash
+    if len(done) > 1:  # the previous secret is another successful rotation's, not the original
+        assert row["previous_key_hash"] != hash_key(issued.key)
+    working = [k for k in by_hash.values() if await keys.authenticate(k) is not None]
+    assert sorted(working) == sorted(
+        by_hash[h] for h in (row["key_hash"], row["previous_key_hash"])
+    )
