@@ -199,6 +199,19 @@ def test_the_cli_rotates_and_changes_keys_a_running_server_uses(
     assert len(orjson.loads(listed.stdout)) == 1 and "--after key_" in listed.stderr
 
 
+def test_the_cli_sets_and_clears_customer_limits(server: TwelveServer) -> None:
+    def cli(*args: str) -> Any:
+        done = run_cli(*args, "--json", env=server.env)
+        assert done.returncode == 0, done.stderr
+        return orjson.loads(done.stdout)
+
+    made = cli("customers", "create", "e2e-cli-limits", "--rpm", "100", "--max-concurrency", "2")
+    assert (made["rpm"], made["tpm"], made["max_concurrency"]) == (100, None, 2)
+    changed = cli("customers", "update", "e2e-cli-limits", "--rpm", "none", "--tpm", "9000")
+    assert (changed["rpm"], changed["tpm"], changed["max_concurrency"]) == (None, 9000, 2)
+    assert cli("customers", "show", made["id"]) == changed
+
+
 def _answers(client: OpenAI, model: str) -> bool:
     try:
         return chat(client, model) == model
