@@ -305,3 +305,19 @@ async def test_rotations_at_the_same_moment_form_one_chain(gateway_db: Database)
     assert sorted(working) == sorted(
         by_hash[h] for h in (row["key_hash"], row["previous_key_hash"])
     )
+
+
+async def test_a_customers_new_limits_reach_its_keys_within_the_cache_time(
+    gateway_db: Database,
+) -> None:
+    customers = FakeCustomers("acme")
+    keys = KeyRegistry(gateway_db, customers, cache_seconds=0.2)
+    issued = await keys.create_key(CreateApiKey(customer_id="cus_acme"))
+    before = await keys.authenticate(issued.key)
+    assert before is not None and before.customer_limits == Limits()
+
+    acme = customers.by_id["cus_acme"]
+    customers.by_id["cus_acme"] = acme.model_copy(update={"limits": Limits(tpm=42)})
+    await asyncio.sleep(0.25)
+    after = await keys.authenticate(issued.key)
+    assert after is not None and after.customer_limits == Limits(tpm=42)
