@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 from typer.core import TyperArgument, TyperCommand
 
+from twelve.app import cli_values
+
 if TYPE_CHECKING:
     from pydantic import ValidationError
 
@@ -38,6 +40,14 @@ DataDirOption = Annotated[
         "--data-dir",
         help="The data directory the server uses (default: TWELVE_DATA_DIR, else ./data).",
         metavar="DIR",
+    ),
+]
+CustomerLimit = Annotated[
+    str | None,
+    typer.Option(
+        help="Across all of the customer's keys: a whole number, or 'none' for no limit.",
+        metavar="N|none",
+        show_default=False,
     ),
 ]
 JsonFlag = Annotated[
@@ -66,9 +76,11 @@ def register(cli: typer.Typer) -> None:
     rich's boxes label every flag `<bool>` and every option `<str>`, and importing rich costs
     start-up time.
     """
+    from twelve.app.key_commands import keys_group  # it builds on this module's helpers
+
     cli.rich_markup_mode = None
     cli.add_typer(_customers(), name="customers")
-    cli.add_typer(_keys(), name="keys")
+    cli.add_typer(keys_group(), name="keys")
     cli.add_typer(_credits(), name="credits")
     cli.add_typer(_admin_key(), name="admin-key")
 
@@ -86,14 +98,19 @@ def _customers() -> typer.Typer:
         credits: Annotated[
             str, typer.Option("--credits", help="Opening balance in USD.", metavar="USD")
         ] = "0",
+        rpm: CustomerLimit = None,
+        tpm: CustomerLimit = None,
+        max_concurrency: CustomerLimit = None,
         as_json: JsonFlag = False,
         data_dir: DataDirOption = None,
     ) -> None:
         """Create a customer (as the admin API does: shown with its balance)."""
         from twelve.modules.credits.api import CreateCustomer
 
+        body = {"name": name, "credits": credits} | _limits(rpm, tpm, max_concurrency)
+
         def command() -> CreateCustomer:
-            return CreateCustomer.model_validate({"name": name, "credits": credits})
+            return CreateCustomer.model_validate(body)
 
         _print(_run(lambda admin: admin.create_account(command()), data_dir), as_json)
 
@@ -109,7 +126,45 @@ def _customers() -> typer.Typer:
         """Show one customer, with its balance."""
         _print(_run(lambda admin: admin.account(customer), data_dir), as_json)
 
+    @group.command("update", cls=_Command)
+    def update(
+        customer: CustomerArg,
+        name: Annotated[
+            str | None, typer.Option(help="A new unique name.", metavar="NAME", show_default=False)
+        ] = None,
+        rpm: CustomerLimit = None,
+        tpm: CustomerLimit = None,
+        max_concurrency: CustomerLimit = None,
+        as_json: JsonFlag = False,
+        data_dir: DataDirOption = None,
+    ) -> None:
+        """Change a customer: only the options given. Its keys see new limits within the key
+        cache's time."""
+        from twelve.modules.credits.api import UpdateCustomer
+
+        body: dict[str, Any] = _limits(rpm, tpm, max_concurrency)
+        if name is not None:
+            body["name"] = name
+        if not body:
+            raise cli_values.fail("nothing to change: give at least one option (see --help)")
+        _print(
+            _run(
+                lambda admin: admin.update_customer(customer, UpdateCustomer.model_validate(body)),
+                data_dir,
+            ),
+            as_json,
+        )
+
     return group
+
+
+def _limits(rpm: str | None, tpm: str | None, max_concurrency: str | None) -> dict[str, Any]:
+    given = {"rpm": rpm, "tpm": tpm, "max_concurrency": max_concurrency}
+    return {
+        name: cli_values.whole_or_none(text, f"--{name.replace('_', '-')}")
+        for name, text in given.items()
+        if text is not None
+    }
 
 
 def _credits() -> typer.Typer:
@@ -157,59 +212,6 @@ def _credits() -> typer.Typer:
     ) -> None:
         """List a customer's ledger entries, newest first."""
         _print(_run(lambda admin: admin.ledger(customer), data_dir), as_json)
-
-    return group
-
-
-def _keys() -> typer.Typer:
-    group = _group("API keys (tw-...) for customers.")
-
-    @group.command("create", cls=_Command)
-    def create(
-        customer: Annotated[
-            str, typer.Option(help="The customer's id or name.", metavar="CUSTOMER")
-        ],
-        name: Annotated[
-            str, typer.Option(help="A label for the key.", metavar="LABEL")
-        ] = "default",
-        model: Annotated[
-            list[str] | None,
-            typer.Option(
-                help="Allow only this configured model (repeat for more); default: every model.",
-                metavar="MODEL",
-            ),
-        ] = None,
-        as_json: JsonFlag = False,
-        data_dir: DataDirOption = None,
-    ) -> None:
-        """Issue an API key. The full key is printed now and never again."""
-
-        _print(
-            _run(lambda admin: admin.create_key_for(customer, name, model or None), data_dir),
-            as_json,
-        )
-
-    @group.command("list", cls=_Command)
-    def list_(
-        customer: Annotated[
-            str | None,
-            typer.Option(help="Only this customer's keys (id or name).", metavar="CUSTOMER"),
-        ] = None,
-        as_json: JsonFlag = False,
-        data_dir: DataDirOption = None,
-    ) -> None:
-        """List keys (never the keys themselves: their first characters)."""
-        _print(_run(lambda admin: admin.list_keys(customer), data_dir), as_json)
-
-    @group.command("show", cls=_Command)
-    def show(key_id: KeyIdArg, as_json: JsonFlag = False, data_dir: DataDirOption = None) -> None:
-        """Show one key."""
-        _print(_run(lambda admin: admin.key(key_id), data_dir), as_json)
-
-    @group.command("revoke", cls=_Command)
-    def revoke(key_id: KeyIdArg, as_json: JsonFlag = False, data_dir: DataDirOption = None) -> None:
-        """Revoke a key: it stops working within the key cache's lifetime (a second)."""
-        _print(_run(lambda admin: admin.revoke_key(key_id), data_dir), as_json)
 
     return group
 
@@ -294,7 +296,10 @@ def _run(action: Callable[[Administration], Awaitable[T]], data_dir: Path | None
 def _print(value: Any, as_json: bool) -> None:
     from twelve.app.cli_output import emit
 
-    data = [v.model_dump() for v in value] if isinstance(value, list) else value.model_dump()
+    if isinstance(value, list):
+        data = [v.model_dump(mode="json") for v in value]
+    else:
+        data = value.model_dump(mode="json")
     emit(data, as_json=as_json)
 
 

@@ -71,10 +71,18 @@ ROUTES: dict[tuple[str, str], tuple[tuple[str, ...], str | None, str | None]] = 
     ("post", "/v1/embeddings"): (_MODEL_CALL, "EmbeddingList", None),
     ("post", "/admin/v1/customers"): (("400", "401", "409", "413"), None, None),
     ("get", "/admin/v1/customers"): (("401",), None, None),
-    ("get", "/admin/v1/customers/{customer_id}"): (("401", "404"), None, None),
+    ("get", "/admin/v1/customers/{customer}"): (("400", "401", "404"), None, None),
+    ("patch", "/admin/v1/customers/{customer}"): (
+        ("400", "401", "404", "409", "413"),
+        None,
+        None,
+    ),
     ("post", "/admin/v1/keys"): (("400", "401", "404", "413"), None, None),
     ("get", "/admin/v1/keys"): (("400", "401", "404"), None, None),
-    ("delete", "/admin/v1/keys/{key_id}"): (("401", "404"), None, None),
+    ("get", "/admin/v1/keys/{key_id}"): (("400", "401", "404"), None, None),
+    ("patch", "/admin/v1/keys/{key_id}"): (("400", "401", "404", "413"), None, None),
+    ("post", "/admin/v1/keys/{key_id}/rotate"): (("400", "401", "404", "409", "413"), None, None),
+    ("delete", "/admin/v1/keys/{key_id}"): (("400", "401", "404"), None, None),
     ("get", "/metrics"): (("401",), None, None),
 }
 

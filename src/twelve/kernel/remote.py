@@ -40,7 +40,11 @@ class Method:
 
     def encode_arguments(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> JSON:
         given = dict(zip(self.parameters, args, strict=False)) | kwargs
-        dumped: JSON = self.arguments.model_validate(given).model_dump(mode="json")
+        # Only what was set travels: the serving side applies the same defaults, and a command
+        # with PATCH semantics (`model_fields_set`) means the same on both sides.
+        dumped: JSON = self.arguments.model_validate(given).model_dump(
+            mode="json", exclude_unset=True
+        )
         return dumped
 
     def decode_arguments(self, payload: JSON) -> dict[str, Any]:

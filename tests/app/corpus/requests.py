@@ -7,6 +7,7 @@ write nothing. Add a case here when a new kind of bad input is found.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
@@ -18,6 +19,29 @@ VALID: dict[str, dict[str, Any]] = {
     "/v1/embeddings": {"model": "echo", "input": "hi"},
     "/admin/v1/customers": {"name": "corpus"},
     "/admin/v1/keys": {"customer_id": "cus_x", "name": "k"},
+    # Routes with an id in their path: the suite fills in a real customer's or key's.
+    "PATCH /admin/v1/keys/{key_id}": {
+        "name": "k",
+        "rpm": 5,
+        "budget": {"amount": 1, "period": "day"},
+        "expires_at": int(time.time()) + 365 * 86400,
+    },
+    "POST /admin/v1/keys/{key_id}/rotate": {"grace_seconds": 60},
+    "PATCH /admin/v1/customers/{customer}": {"name": "renamed", "tpm": 1000},
+}
+
+# Fields a route takes beyond its valid body's, mutated like the others.
+_LIMITS = ["rpm", "tpm", "max_concurrency"]
+_MORE_FIELDS: dict[str, list[str]] = {
+    "/admin/v1/customers": _LIMITS,
+    "/admin/v1/keys": [*_LIMITS, "budget", "expires_at"],
+    "PATCH /admin/v1/keys/{key_id}": ["models", "tpm", "max_concurrency"],
+    "PATCH /admin/v1/customers/{customer}": ["rpm", "max_concurrency"],
+}
+# Values wrong for a budget object's members.
+_BUDGETS = {
+    "budget.amount": [-1, 0, "", "lots", True, 1e300, 2**63 - 1, "0.0000001", "NaN", None],
+    "budget.period": ["week", "", None, 1, "DAY"],
 }
 
 
@@ -122,6 +146,14 @@ def mutated_bodies(route: str) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     extra_fields = ["stream", "stream_options", "tools", "tool_choice", "n", "max_tokens",
                     "temperature", "stop", "user", "models"]  # fmt: skip
+    if route.startswith(("PATCH ", "POST ")):  # an admin route of one thing: no model fields
+        extra_fields = []
+    extra_fields += [f for f in _MORE_FIELDS.get(route, []) if f not in extra_fields]
+    if "budget" in [*valid, *extra_fields]:
+        for member, values in _BUDGETS.items():
+            for value in values:
+                budget = {"amount": 1, "period": "day"} | {member.split(".")[1]: value}
+                out[f"{member}={value!r}"] = orjson.dumps(valid | {"budget": budget})
     for field in [*valid, *extra_fields]:
         for name, value in {**WRONG_VALUES, **HOSTILE_STRINGS}.items():
             if (route, field, name) not in _UNSERVED_BY_THE_FAKE:

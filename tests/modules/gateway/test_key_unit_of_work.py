@@ -50,7 +50,7 @@ async def test_a_failed_event_write_leaves_no_key(gateway_db: Database) -> None:
     keys = KeyRegistry(gateway_db, FakeCustomers("acme"), outbox=outbox)
     with pytest.raises(RuntimeError, match="outbox write failed"):
         await keys.create_key(CreateApiKey(customer_id="cus_acme"))
-    assert await keys.list_keys() == []
+    assert (await keys.list_keys()).data == []
 
 
 async def test_a_revocation_that_does_not_commit_leaves_the_key_working(
@@ -64,6 +64,6 @@ async def test_a_revocation_that_does_not_commit_leaves_the_key_working(
     outbox.fail = True
     with pytest.raises(RuntimeError):
         await keys.revoke_key(issued.id)
-    [row] = await keys.list_keys()
+    [row] = (await keys.list_keys()).data
     assert row.revoked_at is None
     assert await keys.authenticate(issued.key) is not None

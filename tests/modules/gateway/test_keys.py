@@ -48,7 +48,7 @@ async def test_a_key_is_stored_only_as_its_hash(gateway_db: Database) -> None:
         row = (await conn.execute(select(api_keys))).one()._mapping
     assert row["key_hash"] == hashlib.sha256(issued.key.encode()).hexdigest()
     assert issued.key not in {str(v) for v in row.values()}
-    listed = await keys.list_keys()
+    listed = (await keys.list_keys()).data
     assert [k.id for k in listed] == [issued.id]
     assert "key" not in listed[0].model_dump()
 
@@ -104,7 +104,7 @@ async def test_refuses_unknown_customers_and_empty_allow_lists(gateway_db: Datab
     with pytest.raises(InvalidRequest) as empty:
         await keys.create_key(CreateApiKey(customer_id="cus_acme", models=[]))
     assert empty.value.param == "models"
-    assert await keys.list_keys() == []
+    assert (await keys.list_keys()).data == []
 
 
 async def test_revoking_an_unknown_key_is_not_found(gateway_db: Database) -> None:

@@ -93,3 +93,6 @@ UNPRICED_REQUESTS = Counter(
     "Requests billed at 0 because no price is known for the model (and it is not free).",
     ["model"],
 )
+REJECTIONS = Counter(
+    "twelve_rejections_total", "Requests refused before routing, by reason.", ["reason"]
+)

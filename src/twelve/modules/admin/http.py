@@ -16,8 +16,21 @@ from twelve.kernel.errors import AuthenticationFailed, InvalidRequest
 from twelve.kernel.http_errors import from_validation_error
 from twelve.modules.admin.adapters.admin_key import AdminKeySource
 from twelve.modules.admin.service import Administration
-from twelve.modules.credits.api import Account, AddCredits, CreateCustomer, CreditGrant
-from twelve.modules.gateway.api import ApiKey, CreateApiKey, IssuedApiKey
+from twelve.modules.credits.api import (
+    Account,
+    AddCredits,
+    CreateCustomer,
+    CreditGrant,
+    UpdateCustomer,
+)
+from twelve.modules.gateway.api import (
+    ApiKey,
+    CreateApiKey,
+    IssuedApiKey,
+    KeyPage,
+    RotateApiKey,
+    UpdateApiKey,
+)
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -25,6 +38,26 @@ M = TypeVar("M", bound=BaseModel)
 class ListOf(BaseModel):
     object: str = "list"
     data: list[Any]
+
+
+class KeyList(BaseModel):
+    """A page of keys in OpenAI's list shape; the next page is `?after=<last_id>`."""
+
+    object: str = "list"
+    data: list[ApiKey]
+    has_more: bool
+    first_id: str | None
+    last_id: str | None
+
+    @classmethod
+    def of(cls, page: KeyPage) -> KeyList:
+        ids = [key.id for key in page.data]
+        return cls(
+            data=page.data,
+            has_more=page.has_more,
+            first_id=ids[0] if ids else None,
+            last_id=ids[-1] if ids else None,
+        )
 
 
 async def read_command(request: Request, model: type[M]) -> M:
@@ -43,10 +76,10 @@ async def read_command(request: Request, model: type[M]) -> M:
         raise from_validation_error(exc) from None
 
 
-def _body(model: type[BaseModel]) -> dict[str, Any]:
+def _body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
     """The OpenAPI `requestBody` of a route that reads its body itself."""
     schema = {"application/json": {"schema": model.model_json_schema()}}
-    return {"requestBody": {"required": True, "content": schema}}
+    return {"requestBody": {"required": required, "content": schema}}
 
 
 def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
@@ -71,6 +104,15 @@ def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
     @router.get("/customers/{customer}", description="A customer by id or by name.")
     async def get_customer(customer: str) -> Account:
         return await admin.account(customer, "customer")
+
+    @router.patch(
+        "/customers/{customer}",
+        openapi_extra=_body(UpdateCustomer),
+        description="Change a customer (by id or name): only the fields sent; a limit sent as "
+        "null is cleared. Its keys see new limits within the key cache's time.",
+    )
+    async def update_customer(customer: str, request: Request) -> Account:
+        return await admin.update_customer(customer, await read_command(request, UpdateCustomer))
 
     @router.post(
         "/customers/{customer}/credits",
@@ -99,17 +141,41 @@ def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
     async def create_key(request: Request) -> IssuedApiKey:
         return await admin.create_key(await read_command(request, CreateApiKey))
 
-    @router.get("/keys")
+    @router.get("/keys", description="Oldest first; the next page is `?after=<last_id>`.")
     async def list_keys(
         customer_id: Annotated[
             str | None, Query(description="Only this customer's keys (its id or name).")
         ] = None,
-    ) -> ListOf:
-        return ListOf(data=await admin.list_keys(customer_id, "customer_id"))
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        after: Annotated[
+            str | None, Query(description="The `last_id` of the previous page.")
+        ] = None,
+    ) -> KeyList:
+        return KeyList.of(await admin.list_keys(customer_id, "customer_id", limit, after))
 
     @router.get("/keys/{key_id}")
     async def get_key(key_id: str) -> ApiKey:
         return await admin.key(key_id, "key_id")
+
+    @router.patch(
+        "/keys/{key_id}",
+        openapi_extra=_body(UpdateApiKey),
+        description="Change a key: only the fields sent; a field sent as null is cleared "
+        "(`models: null` allows every model). Takes effect within the key cache's time.",
+    )
+    async def update_key(key_id: str, request: Request) -> ApiKey:
+        return await admin.update_key(key_id, await read_command(request, UpdateApiKey), "key_id")
+
+    @router.post(
+        "/keys/{key_id}/rotate",
+        openapi_extra=_body(RotateApiKey, required=False),
+        description="A new secret for the same key, shown now and never again; the old one keeps "
+        "working for `grace_seconds` (default 3600; 0 ends it at once).",
+    )
+    async def rotate_key(key_id: str, request: Request) -> IssuedApiKey:
+        raw = await request.body()
+        command = await read_command(request, RotateApiKey) if raw.strip() else RotateApiKey()
+        return await admin.rotate_key(key_id, command, "key_id")
 
     @router.delete("/keys/{key_id}")
     async def revoke_key(key_id: str) -> ApiKey:

@@ -21,8 +21,17 @@ from twelve.modules.credits.api import (
     CustomersService,
     LedgerEntry,
     LedgerService,
+    UpdateCustomer,
 )
-from twelve.modules.gateway.api import ApiKey, CreateApiKey, IssuedApiKey, KeysService
+from twelve.modules.gateway.api import (
+    ApiKey,
+    CreateApiKey,
+    IssuedApiKey,
+    KeyPage,
+    KeysService,
+    RotateApiKey,
+    UpdateApiKey,
+)
 from twelve.modules.models.api import ModelsService
 
 
@@ -79,6 +88,12 @@ class Administration:
             raise InvalidRequest("The credits ledger is not served by this process.")
         return self._ledger
 
+    async def update_customer(self, ref: str, command: UpdateCustomer) -> Account:
+        """Change the customer `ref` names (id or name); shown with its balance, as GET does."""
+        customer = await self.customer(ref, "customer")
+        await self.customers.update_customer(customer.id, command)
+        return await self.account(customer.id)
+
     async def list_customers(self) -> list[Customer]:
         return await self.customers.list_customers()
 
@@ -102,17 +117,36 @@ class Administration:
     ) -> IssuedApiKey:
         return await self.create_key(CreateApiKey(customer_id=customer, name=name, models=models))
 
-    async def list_keys(self, customer: str | None = None, param: str = "customer") -> list[ApiKey]:
-        if customer is None:
-            return await self.keys.list_keys(None)
-        return await self.keys.list_keys((await self.customer(customer, param)).id)
+    async def list_keys(
+        self,
+        customer: str | None = None,
+        param: str = "customer",
+        limit: int = 100,
+        after: str | None = None,
+    ) -> KeyPage:
+        """A page of keys, oldest first (of one customer, by id or name, when given)."""
+        customer_id = None if customer is None else (await self.customer(customer, param)).id
+        if after is not None:
+            printable(after, "after")
+        return await self.keys.list_keys(customer_id, limit, after)
 
     async def key(self, key_id: str, param: str = "id") -> ApiKey:
-        printable(key_id, param)
-        found = next((k for k in await self.keys.list_keys(None) if k.id == key_id), None)
+        found = await self.keys.get_key(printable(key_id, param))
         if found is None:
             raise NotFound(f"No such API key: {key_id!r}.", param=param)
         return found
+
+    async def update_key(self, key_id: str, command: UpdateApiKey, param: str = "id") -> ApiKey:
+        """Change the fields `command` sends; a new allow-list may name only configured models."""
+        printable(key_id, param)
+        if command.models:
+            await self._check_models(command.models)
+        return await self.keys.update_key(key_id, command)
+
+    async def rotate_key(
+        self, key_id: str, command: RotateApiKey, param: str = "id"
+    ) -> IssuedApiKey:
+        return await self.keys.rotate_key(printable(key_id, param), command)
 
     async def revoke_key(self, key_id: str, param: str = "id") -> ApiKey:
         return await self.keys.revoke_key(printable(key_id, param))

@@ -7,12 +7,12 @@ import secrets
 import time
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 
 from twelve.kernel.db import Database
-from twelve.kernel.errors import Conflict
+from twelve.kernel.errors import Conflict, InvalidRequest, NotFound
 from twelve.kernel.quotas import Limits
 from twelve.kernel.text import has_control_characters
 from twelve.kernel.unit_of_work import UnitOfWork
@@ -29,6 +29,7 @@ from twelve.modules.credits.api import (
     PlaceHold,
     Settlement,
     SweepResult,
+    UpdateCustomer,
 )
 from twelve.modules.credits.hold_book import HoldBook
 from twelve.modules.credits.money import micros_to_usd, usd_to_micros
@@ -72,6 +73,33 @@ class CreditsService:
         async with self._db.read() as conn:
             rows = (await conn.execute(select(customers).order_by(customers.c.created_at))).all()
         return [_customer(r._mapping) for r in rows]
+
+    async def update_customer(self, customer_id: str, command: UpdateCustomer) -> Customer:
+        """PATCH: only the fields sent change; a limit sent as null is cleared. Keys see new
+        limits when their cached lookup is next refreshed (within the key cache's time)."""
+        sent = command.model_fields_set
+        if "name" in sent and command.name is None:
+            raise InvalidRequest("`name` cannot be null.", param="name")
+        values = {name: getattr(command, name) for name in sent}
+        if has_control_characters(customer_id):
+            raise _no_such_customer(customer_id)
+        try:
+            async with UnitOfWork(self._db) as uow:
+                conn = uow.connection
+                if values:
+                    await conn.execute(
+                        update(customers).where(customers.c.id == customer_id).values(**values)
+                    )
+                row = (
+                    await conn.execute(select(customers).where(customers.c.id == customer_id))
+                ).first()
+                if row is None:
+                    raise _no_such_customer(customer_id)
+        except IntegrityError as exc:
+            raise Conflict(
+                f"A customer named {command.name!r} already exists.", param="name"
+            ) from exc
+        return _customer(row._mapping)
 
     async def add_credits(
         self, customer_id: str, command: AddCredits, idempotency_key: str | None = None
@@ -143,6 +171,10 @@ class CreditsService:
 
 
 _LIMITS = set(Limits.model_fields)
+
+
+def _no_such_customer(customer_id: str) -> NotFound:
+    return NotFound(f"No such customer: {customer_id!r}.", param="customer")
 
 
 def _row(customer: Customer) -> dict[str, object]:

@@ -8,10 +8,13 @@ with odds of one in 2**32, so unknown keys cost neither a query nor a slot in th
 
 Keys issued before the checksum (`tw-` and 43 base64url characters, "legacy") keep working; see
 `KeyRegistry` for how they are recognised without a lookup per unknown key.
+
+What is stored of a key is its SHA-256 (`hash_key`) and its first `SHOWN_CHARS` characters.
 """
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import string
 import zlib
@@ -25,6 +28,7 @@ _SECRET_CHARS = 43  # ceil(256 / log2(62))
 _CHECKSUM_CHARS = 6  # 62**6 > 2**32
 LENGTH = len(PREFIX) + _SECRET_CHARS + _CHECKSUM_CHARS
 LEGACY_LENGTH = len(PREFIX) + 43  # token_urlsafe(32)
+SHOWN_CHARS = 10
 
 
 class KeyShape(Enum):
@@ -36,6 +40,10 @@ class KeyShape(Enum):
 def new_key() -> str:
     secret = _base62(secrets.randbits(256), _SECRET_CHARS)
     return PREFIX + secret + _checksum(secret)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def shape(key: str) -> KeyShape:
