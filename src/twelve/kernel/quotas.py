@@ -4,9 +4,9 @@ on customers) and spend budgets (set on keys, enforced by the credits module's h
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 __all__ = ["MAX_BUDGET_USD", "Budget", "Limits"]
 
@@ -21,7 +21,9 @@ class Budget(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    amount: Decimal = Field(
+    # Read exactly (a Decimal of at most 6 places); written to JSON as a number, like every
+    # other amount in the API: ≤ 15 significant digits, so the float is exact when read back.
+    amount: Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")] = Field(
         gt=0, le=MAX_BUDGET_USD, decimal_places=6, allow_inf_nan=False, description="USD."
     )
     period: Literal["day", "month"]

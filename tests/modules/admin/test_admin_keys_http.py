@@ -40,7 +40,7 @@ async def test_a_key_with_limits_budget_and_expiry(admin: httpx.AsyncClient) -> 
         expires_at=expires,
     )
     assert (made["rpm"], made["tpm"], made["max_concurrency"]) == (60, 10_000, 4)
-    assert made["budget"]["period"] == "month" and float(made["budget"]["amount"]) == 12.5
+    assert made["budget"] == {"amount": 12.5, "period": "month"}
     assert made["expires_at"] == expires and made["rotated_at"] is None
     shown = (await admin.get(f"/keys/{made['id']}")).json()
     assert shown == {k: v for k, v in made.items() if k != "key"}
