@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
+from openai.types.chat import ChatCompletion
 
 from tests.e2e.server import TwelveServer
 from tests.e2e.stack import UPSTREAM_KEY, config_yaml
@@ -30,6 +31,12 @@ from tests.redis_server import REDIS_URL, need_redis
 
 ADMIN_KEY = "twadmin-ratelimits-0123456789abcdef"
 CHAT = {"model": "echo", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5}
+# Two events of the echo, then the upstream hangs for a minute (the echo has more than two).
+STALLED = CHAT | {
+    "model": "stalling-long",
+    "messages": [{"role": "user", "content": "one two three four"}],
+    "stream": True,
+}
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +147,7 @@ async def test_concurrency_slots_come_back_when_a_stream_ends_or_its_client_leav
     gateways: list[TwelveServer], clients: list[httpx.AsyncClient]
 ) -> None:
     key = limited_key(gateways[0], max_concurrency=1)
-    stalled = CHAT | {"model": "stalling-long", "stream": True}
+    stalled = STALLED
     for hang_up in (True, False):
         body = stalled if hang_up else CHAT | {"stream": True}
         async with clients[0].stream(
@@ -148,11 +155,14 @@ async def test_concurrency_slots_come_back_when_a_stream_ends_or_its_client_leav
         ) as stream:
             assert stream.status_code == 200
             if hang_up:
-                await anext(stream.aiter_bytes())  # the first chunk, then the upstream stalls
+                # The first chunk, then the upstream stalls. (The iterator is kept: dropping
+                # it would close the response, and so hang up.)
+                chunks = stream.aiter_bytes()
+                await anext(chunks)
                 other = await clients[1].post(
                     "/v1/chat/completions", json=CHAT, headers=bearer(key)
                 )
-                assert other.status_code == 429, other.text
+                assert other.status_code == 429
                 assert "concurrent requests" in other.json()["error"]["message"]
                 assert other.headers["retry-after"] == "1"
             else:
@@ -166,18 +176,25 @@ async def test_concurrency_slots_come_back_when_a_stream_ends_or_its_client_leav
         assert again.status_code == 200, again.text
 
 
+def ask(sdk: openai.OpenAI) -> ChatCompletion:
+    return sdk.chat.completions.create(
+        model="echo", messages=[{"role": "user", "content": "hi"}], max_tokens=5
+    )
+
+
 def test_the_openai_sdk_sees_the_429_and_waits_our_retry_after(
     gateways: list[TwelveServer],
 ) -> None:
     key = limited_key(gateways[0], max_concurrency=1)
     base = f"{gateways[0].base_url}/v1"
-    stalled = CHAT | {"model": "stalling-long", "stream": True}
+    stalled = STALLED
     with httpx.Client(base_url=gateways[1].base_url, timeout=30) as raw:
         with raw.stream("POST", "/v1/chat/completions", json=stalled, headers=bearer(key)) as held:
-            next(held.iter_bytes())
-            with openai.OpenAI(api_key=key["key"], base_url=base, max_retries=0) as sdk:
-                with pytest.raises(openai.RateLimitError) as refused:
-                    sdk.chat.completions.create(**CHAT)
+            chunks = held.iter_bytes()  # kept: dropping it would hang up
+            next(chunks)
+            sdk = openai.OpenAI(api_key=key["key"], base_url=base, max_retries=0)
+            with sdk, pytest.raises(openai.RateLimitError) as refused:
+                ask(sdk)
             assert refused.value.status_code == 429
             assert refused.value.code == "rate_limit_exceeded"
             assert refused.value.response.headers["retry-after"] == "1"
@@ -189,7 +206,7 @@ def test_the_openai_sdk_sees_the_429_and_waits_our_retry_after(
             def call() -> None:
                 with openai.OpenAI(api_key=key["key"], base_url=base, max_retries=2) as sdk:
                     started = time.monotonic()
-                    done["reply"] = sdk.chat.completions.create(**CHAT)
+                    done["reply"] = ask(sdk)
                     done["seconds"] = time.monotonic() - started
 
             caller = threading.Thread(target=call)
