@@ -36,6 +36,8 @@ from twelve.modules.gateway.stages.limit_store import (
     Window,
 )
 from twelve.modules.gateway.stages.rate_limit import RateLimit, RateLimited
+from twelve.modules.gateway.stages.redis_limit_store import RedisLimitStore
+from twelve.modules.gateway.streaming import OpenStream
 
 KEY = "tw-" + "r" * 43
 
@@ -283,3 +285,16 @@ async def test_log_lines_carry_the_key_id_customer_and_model(world: LimitedWorld
     assert bound == {"customer_id": "cus_r", "key_id": "key_r", "model": "echo"}
     assert KEY not in str(bound)
     structlog.contextvars.clear_contextvars()
+
+
+async def test_an_unreachable_redis_fails_open(world: LimitedWorld) -> None:
+    world.limited.limits = Limits(rpm=1, max_concurrency=1)
+    world.rate_limit = RateLimit(
+        RedisLimitStore("redis://127.0.0.1:1/0", slot_seconds=60), default_max_tokens=100
+    )
+    world.gateway.pipeline._stages = (*world.gateway.pipeline._stages[:3], world.rate_limit)
+    for _ in range(2):  # over both limits, had they been counted
+        exchange = world.request()
+        routed = await world.gateway.serve(exchange)
+        assert not isinstance(routed.result, OpenStream) and routed.result["choices"]
+        assert exchange.response_headers == {}

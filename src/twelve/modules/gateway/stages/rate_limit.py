@@ -10,7 +10,8 @@ The settle the finaliser calls exactly once corrects the tokens to the usage the
 reported (all of them given back when no upstream was reached; the estimate kept when usage is
 unknown) and gives the slots back. A refusal is OpenAI's 429 `rate_limit_exceeded`, typed
 `requests` or `tokens`, naming the limit, with `Retry-After` and the `x-ratelimit-*` headers;
-an admitted request carries the same headers on its answer or stream.
+an admitted request carries the same headers on its answer or stream. When the store cannot be
+reached the request is admitted and a warning logged (fail open).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import structlog
 
 from twelve.kernel.errors import TwelveError
 from twelve.kernel.quotas import Limits
+from twelve.kernel.telemetry.logging import get_logger
 from twelve.modules.gateway.api import Principal
 from twelve.modules.gateway.exchange import Exchange, Settle
 from twelve.modules.gateway.stages.cost_estimate import input_bound, output_tokens
@@ -38,6 +40,8 @@ from twelve.modules.gateway.stages.rate_limit_headers import (
     until_room,
 )
 from twelve.modules.models.api import JSONObject
+
+log = get_logger("twelve.gateway.rate_limit")
 
 
 class RateLimited(TwelveError):
@@ -64,7 +68,13 @@ class RateLimit:
         windows, slots = _limits_of(principal, tokens)
         request_id = structlog.contextvars.get_contextvars().get("request_id", "")
         member = f"{request_id}:{random.getrandbits(64):016x}"  # ids from clients may repeat
-        verdict = await self._store.acquire(windows, slots, member)
+        try:
+            verdict = await self._store.acquire(windows, slots, member)
+        except Exception as exc:
+            # Fail open: a rate limiter that is down (Redis unreachable) must not take the
+            # gateway down with it; the credit hold still bounds what anyone can spend.
+            log.warning("rate_limit_unavailable", cause=f"{type(exc).__name__}: {exc}")
+            return None
         if verdict.refused is not None:
             raise _refusal(windows, slots, verdict)
         exchange.response_headers.update(headers(windows, verdict.windows, taken=True))
