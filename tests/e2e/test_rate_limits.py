@@ -13,6 +13,7 @@ the keys that store them; where they are not stored yet, these tests say so and 
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -24,7 +25,7 @@ import openai
 import pytest
 from openai.types.chat import ChatCompletion
 
-from tests.e2e.server import TwelveServer
+from tests.e2e.server import TWELVE, TwelveServer, clean_env
 from tests.e2e.stack import UPSTREAM_KEY, config_yaml
 from tests.fakes.upstream import FakeUpstream
 from tests.redis_server import REDIS_URL, need_redis
@@ -135,6 +136,12 @@ async def test_tpm_refuses_as_tokens(
     first = await clients[0].post("/v1/chat/completions", json=CHAT, headers=bearer(key))
     assert first.status_code == 200, first.text
     assert first.headers["x-ratelimit-limit-tokens"] == "100"
+    streamed = await clients[1].post(
+        "/v1/chat/completions", json=CHAT | {"stream": True}, headers=bearer(key)
+    )
+    assert streamed.status_code == 200 and streamed.text.endswith("data: [DONE]\n\n")
+    assert streamed.headers["x-ratelimit-limit-tokens"] == "100"  # streams carry them too
+    assert int(streamed.headers["x-ratelimit-remaining-tokens"]) < 100
     big = CHAT | {"max_tokens": 90}
     refused = await clients[1].post("/v1/chat/completions", json=big, headers=bearer(key))
     assert refused.status_code == 429
@@ -226,3 +233,18 @@ def test_the_access_log_names_key_customer_and_model(gateways: list[TwelveServer
     line = gateways[0].wait_for_log(event="request", path="/v1/chat/completions", key_id=key["id"])
     assert line["customer_id"] == key["customer_id"] and line["model"] == "echo"
     assert key["key"] not in gateways[0].stderr()
+
+
+def test_a_bad_redis_url_stops_the_server_naming_the_variable(tmp_path: Path) -> None:
+    env = clean_env(
+        {
+            "TWELVE_DATA_DIR": str(tmp_path / "data"),
+            "TWELVE_REDIS_URL": "http://user:hunter2@127.0.0.1:6379",
+        }
+    )
+    ended = subprocess.run(
+        [TWELVE, "serve", "--port", "0"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert ended.returncode == 2
+    assert "configuration error: TWELVE_REDIS_URL: " in ended.stderr
+    assert "hunter2" not in ended.stderr
