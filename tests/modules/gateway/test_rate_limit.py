@@ -298,3 +298,18 @@ async def test_an_unreachable_redis_fails_open(world: LimitedWorld) -> None:
         routed = await world.gateway.serve(exchange)
         assert not isinstance(routed.result, OpenStream) and routed.result["choices"]
         assert exchange.response_headers == {}
+
+
+async def test_a_prompt_over_its_byte_bound_is_counted_before_a_tpm_refusal(
+    world: LimitedWorld,
+) -> None:
+    world.limited.limits = Limits(tpm=100)
+    text = "é" * 60  # 120 bytes, far fewer tokens
+    body = {"model": "echo", "messages": [{"role": "user", "content": text}], "max_tokens": 10}
+    exchange = world.exchange(body, key=KEY)
+    exchange.body = body  # what the body stage will have read
+    bound = world.rate_limit.estimate(exchange)
+    exact = await world.rate_limit.estimate_exactly(exchange)
+    assert bound > 100 > exact
+    await world.gateway.serve(exchange)
+    assert exchange.response_headers["x-ratelimit-remaining-tokens"] == str(100 - exact)

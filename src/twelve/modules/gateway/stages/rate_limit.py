@@ -5,7 +5,8 @@ tighter one wins.
 A key and customer with no limits cost nothing here: no store is asked. Otherwise the store is
 asked once (one Redis round trip with `TWELVE_REDIS_URL`): one request from each RPM window, the
 request's token estimate from each TPM window (its prompt's UTF-8 bytes, which bound its tokens
-without the tokenizer, plus `max_tokens` or a default), one slot from each concurrency limit.
+without the tokenizer, plus `max_tokens` or a default; when that is refused by a TPM window the
+prompt's tokens are counted and the store asked once more), one slot from each concurrency limit.
 The settle the finaliser calls exactly once corrects the tokens to the usage the upstream
 reported (all of them given back when no upstream was reached; the estimate kept when usage is
 unknown) and gives the slots back. A refusal is OpenAI's 429 `rate_limit_exceeded`, typed
@@ -17,6 +18,7 @@ reached the request is admitted and a warning logged (fail open).
 from __future__ import annotations
 
 import random
+import time
 
 import structlog
 
@@ -25,7 +27,7 @@ from twelve.kernel.quotas import Limits
 from twelve.kernel.telemetry.logging import get_logger
 from twelve.modules.gateway.api import Principal
 from twelve.modules.gateway.exchange import Exchange, Settle
-from twelve.modules.gateway.stages.cost_estimate import input_bound, output_tokens
+from twelve.modules.gateway.stages.cost_estimate import input_bound, input_tokens, output_tokens
 from twelve.modules.gateway.stages.limit_store import (
     LimitStore,
     Scope,
@@ -42,6 +44,7 @@ from twelve.modules.gateway.stages.rate_limit_headers import (
 from twelve.modules.models.api import JSONObject
 
 log = get_logger("twelve.gateway.rate_limit")
+_WARN_EVERY_SECONDS = 10.0
 
 
 class RateLimited(TwelveError):
@@ -58,6 +61,7 @@ class RateLimit:
     def __init__(self, store: LimitStore, *, default_max_tokens: int) -> None:
         self._store = store
         self._default_max_tokens = default_max_tokens
+        self._warned_at = -_WARN_EVERY_SECONDS
 
     async def admit(self, exchange: Exchange) -> Settle | None:
         principal = exchange.principal
@@ -70,10 +74,18 @@ class RateLimit:
         member = f"{request_id}:{random.getrandbits(64):016x}"  # ids from clients may repeat
         try:
             verdict = await self._store.acquire(windows, slots, member)
+            if _refused_for_tokens(windows, verdict):
+                # The bound (bytes) was too much: count the prompt's tokens and ask once more,
+                # as the credit hold does. Only refusals pay for the tokenizer.
+                exact = await self.estimate_exactly(exchange)
+                if exact < tokens:
+                    tokens = exact
+                    windows, slots = _limits_of(principal, tokens)
+                    verdict = await self._store.acquire(windows, slots, member)
         except Exception as exc:
             # Fail open: a rate limiter that is down (Redis unreachable) must not take the
             # gateway down with it; the credit hold still bounds what anyone can spend.
-            log.warning("rate_limit_unavailable", cause=f"{type(exc).__name__}: {exc}")
+            self._unavailable(exc)
             return None
         if verdict.refused is not None:
             raise _refusal(windows, slots, verdict)
@@ -89,12 +101,32 @@ class RateLimit:
 
         return settle
 
+    async def estimate_exactly(self, exchange: Exchange) -> int:
+        """`estimate` with the prompt's tokens counted (bpe-openai), not bounded."""
+        body = exchange.body
+        prompt = await input_tokens(body)
+        if exchange.endpoint.capability == "embeddings":
+            return prompt
+        return prompt + output_tokens(body, self._default_max_tokens)
+
+    def _unavailable(self, exc: Exception) -> None:
+        """Logged at most every 10 s: a store that is down would otherwise log every request."""
+        now = time.monotonic()
+        if now - self._warned_at >= _WARN_EVERY_SECONDS:
+            self._warned_at = now
+            log.warning("rate_limit_unavailable", cause=f"{type(exc).__name__}: {exc}")
+
     def estimate(self, exchange: Exchange) -> int:
         """The request's most tokens, without the tokenizer (see `cost_estimate`)."""
         body = exchange.body
         if exchange.endpoint.capability == "embeddings":
             return input_bound(body)
         return input_bound(body) + output_tokens(body, self._default_max_tokens)
+
+
+def _refused_for_tokens(windows: list[Window], verdict: Verdict) -> bool:
+    refused = verdict.refused
+    return refused is not None and refused < len(windows) and windows[refused].unit == "tokens"
 
 
 def _limits_of(principal: Principal, tokens: int) -> tuple[list[Window], list[Slots]]:
