@@ -129,6 +129,32 @@ async def test_two_processes_share_one_rpm_limit(
     assert remaining == list(range(len(admitted)))  # each admission took exactly one
 
 
+async def test_a_customers_limit_holds_across_its_keys(
+    gateways: list[TwelveServer], clients: list[httpx.AsyncClient]
+) -> None:
+    admin, name = {"Authorization": f"Bearer {ADMIN_KEY}"}, f"shared-{next(_customers)}"
+    made = await clients[0].post(
+        "/admin/v1/customers", json={"name": name, "rpm": 2}, headers=admin
+    )
+    assert made.status_code == 201, made.text
+    customer = made.json()
+    keys = [
+        await clients[0].post("/admin/v1/keys", json={"customer_id": name}, headers=admin)
+        for _ in range(2)
+    ]
+    if any(k.status_code != 201 for k in keys):
+        pytest.skip(f"keys cannot be made yet ({keys[0].status_code}: {keys[0].text[:200]})")
+    first, second = (bearer(k.json()) for k in keys)
+    answers = [
+        await clients[0].post("/v1/chat/completions", json=CHAT, headers=first),
+        await clients[1].post("/v1/chat/completions", json=CHAT, headers=second),
+        await clients[1].post("/v1/chat/completions", json=CHAT, headers=first),
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert f"customer {customer['id']}" in answers[2].json()["error"]["message"]
+    assert answers[1].headers["x-ratelimit-remaining-requests"] == "0"
+
+
 async def test_tpm_refuses_as_tokens(
     gateways: list[TwelveServer], clients: list[httpx.AsyncClient]
 ) -> None:
