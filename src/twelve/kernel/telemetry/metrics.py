@@ -39,7 +39,11 @@ UPSTREAM_LATENCY = Histogram(
     ["provider", "model", "deployment"],
     buckets=LATENCY_BUCKETS,
 )
-TOKENS = Counter("twelve_tokens_total", "Tokens by model and direction.", ["model", "direction"])
+TOKENS = Counter(
+    "twelve_tokens_total",
+    "Tokens by model, customer (its id) and direction.",
+    ["model", "customer", "direction"],
+)
 ERRORS = Counter("twelve_errors_total", "Errors returned to clients by kind.", ["kind"])
 FALLBACKS = Counter(
     "twelve_fallbacks_total", "Requests served by a deployment after another failed.", ["model"]

@@ -38,7 +38,8 @@ class Finaliser:
         name = exchange.endpoint.name
         REQUESTS_FINALISED.labels(name, outcome).inc()
         if exchange.usage is not None:
-            record_usage(exchange.model, exchange.usage)
+            customer = exchange.principal.customer_id if exchange.principal else ""
+            record_usage(exchange.model, exchange.usage, customer)
         elif exchange.dispatched:
             USAGE_UNKNOWN.labels(name).inc()
         if exchange.settles:

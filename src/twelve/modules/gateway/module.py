@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
+from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec, migrations_of
 from twelve.modules.chat.api import ChatService
 from twelve.modules.completion.api import CompletionService
@@ -12,8 +15,15 @@ from twelve.modules.gateway.api import KeysService
 from twelve.modules.gateway.keys import KeyRegistry
 from twelve.modules.gateway.routing import RetryPolicy
 from twelve.modules.gateway.service import Gateway
-from twelve.modules.gateway.settings import CreditHoldSettings, GatewaySettings
+from twelve.modules.gateway.settings import (
+    CreditHoldSettings,
+    GatewaySettings,
+    RateLimitSettings,
+)
 from twelve.modules.gateway.stages.credit_hold import CreditHold
+from twelve.modules.gateway.stages.limit_store import LimitStore, MemoryLimitStore
+from twelve.modules.gateway.stages.rate_limit import RateLimit
+from twelve.modules.gateway.stages.redis_limit_store import RedisLimitStore
 from twelve.modules.models.api import ModelsService
 
 
@@ -34,6 +44,9 @@ def build(context: ModuleContext) -> Built:
         hold_seconds=credits.hold_seconds,
     )
     context.on_serve(credit_hold.check_prices)
+    limit_store = _limit_store()
+    context.on_stop(limit_store.close)
+    rate_limit = RateLimit(limit_store, default_max_tokens=credits.default_max_tokens)
     gateway = Gateway(
         keys=keys,
         models=models,
@@ -41,7 +54,8 @@ def build(context: ModuleContext) -> Built:
         completion=context.port(CompletionService),
         embeddings=context.port(EmbeddingsService),
         policy=RetryPolicy.from_settings(settings),
-        admission=[credit_hold],
+        # A refused request takes no hold: rate limits come first.
+        admission=[rate_limit, credit_hold],
     )
     return Built(
         services={KeysService: keys},
@@ -49,6 +63,18 @@ def build(context: ModuleContext) -> Built:
         direct=http.direct_routes(gateway),
         facts=[gateway],
     )
+
+
+def _limit_store() -> LimitStore:
+    try:
+        settings = RateLimitSettings()
+    except ValidationError as exc:
+        problem = exc.errors(include_url=False, include_input=False)[0]
+        variable = "TWELVE_" + ".".join(str(p) for p in problem["loc"]).upper()
+        raise ConfigFileError(f"{variable}: {problem['msg']}") from None
+    if settings.redis_url is None:
+        return MemoryLimitStore()
+    return RedisLimitStore(settings.redis_url, slot_seconds=settings.rate_limit_slot_seconds)
 
 
 MODULE = ModuleSpec(

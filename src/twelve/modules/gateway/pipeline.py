@@ -13,7 +13,10 @@ import asyncio
 from collections.abc import Awaitable, Sequence
 from typing import TypeVar
 
+import structlog
+
 from twelve.kernel.errors import NotFound, TwelveError
+from twelve.kernel.telemetry.metrics import REJECTIONS
 from twelve.modules.gateway.endpoints import FeaturePorts
 from twelve.modules.gateway.exchange import ClientGone, Exchange, Outcome
 from twelve.modules.gateway.finaliser import Finaliser
@@ -81,10 +84,14 @@ class Pipeline:
                 settle = await stage.admit(exchange)
                 if settle is not None:
                     exchange.settles.append(settle)
+            _log_context(exchange)
             plan = await self._plan(exchange)
             exchange.dispatched = True
             routed = await _unless_client_leaves(exchange, self._route(exchange, plan))
         except BaseException as exc:
+            if not exchange.dispatched:
+                _log_context(exchange)
+                _count_rejection(exc)
             await self.finaliser.finish(exchange, _outcome_of(exc, exchange))
             raise
         if not isinstance(routed.result, OpenStream):
@@ -139,6 +146,32 @@ async def _unless_client_leaves(exchange: Exchange, work: Awaitable[T]) -> T:
         raise
     finally:
         watcher.cancel()
+
+
+# Refusals counted in `twelve_rejections_total`, by their OpenAI code. (An expired key is
+# counted where keys are checked.)
+_REJECTION_REASONS = {
+    "rate_limit_exceeded": "rate_limit",
+    "insufficient_quota": "insufficient_quota",
+    "budget_exceeded": "budget",
+}
+
+
+def _count_rejection(exc: BaseException) -> None:
+    reason = _REJECTION_REASONS.get(exc.code or "") if isinstance(exc, TwelveError) else None
+    if reason is not None:
+        REJECTIONS.labels(reason).inc()
+
+
+def _log_context(exchange: Exchange) -> None:
+    """Who the request is for, in every log line it writes from here on (the access log's
+    too): the key's id, never the key."""
+    principal = exchange.principal
+    if principal is None:
+        return
+    structlog.contextvars.bind_contextvars(
+        customer_id=principal.customer_id, key_id=principal.key_id, model=exchange.model or None
+    )
 
 
 def _outcome_of(exc: BaseException, exchange: Exchange) -> Outcome:

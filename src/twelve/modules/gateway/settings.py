@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,3 +47,42 @@ class CreditHoldSettings(BaseSettings):
         description="How long a hold lives; longer than any request. The credits sweeper settles "
         "expired holds (their process died) at the hold.",
     )
+
+
+class RateLimitSettings(BaseSettings):
+    """Where the gateway counts rate limits: this process's memory, or Redis shared by every
+    gateway process (`TWELVE_REDIS_URL`; empty is unset)."""
+
+    model_config = SettingsConfigDict(env_prefix="TWELVE_", extra="ignore")
+
+    redis_url: str | None = Field(
+        default=None,
+        description="redis://[:password@]host[:port][/db], rediss://… or unix:///path?db=0",
+    )
+    rate_limit_slot_seconds: float = Field(
+        default=900,
+        gt=0,
+        le=86400,
+        description="With Redis, how long a concurrency slot is kept for a request that never "
+        "gave it back (its process died); longer than any request.",
+    )
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _redis_url(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if not isinstance(value, str):
+            return value
+        parsed = urlsplit(value.strip())
+        if parsed.scheme not in ("redis", "rediss", "unix"):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        if parsed.scheme != "unix" and not parsed.hostname:
+            raise ValueError("must name a host (redis://127.0.0.1:6379/0)")
+        if parsed.scheme == "unix" and not parsed.path:
+            raise ValueError("must name a socket path (unix:///run/redis.sock?db=0)")
+        try:
+            parsed.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise ValueError("has a port that is not a number") from None
+        return value.strip()
