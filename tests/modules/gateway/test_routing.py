@@ -9,7 +9,8 @@ from prometheus_client import REGISTRY
 
 from twelve.kernel.errors import UpstreamError, UpstreamTimeout
 from twelve.modules.gateway import routing
-from twelve.modules.gateway.routing import RetryPolicy, retry_after_seconds, route
+from twelve.modules.gateway.retry_policy import retry_after_seconds
+from twelve.modules.gateway.routing import RetryPolicy, route
 from twelve.modules.models.api import DeploymentRef
 
 NO_WAIT = RetryPolicy(retries=1, backoff_seconds=0, backoff_max_seconds=0)
