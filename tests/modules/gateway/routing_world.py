@@ -87,11 +87,14 @@ class RoutingWorld:
         return Reply(200, headers, routed.result)
 
     async def ask_many(self, model: str, count: int, at_once: int = 10) -> list[Reply]:
-        replies: list[Reply] = []
-        for start in range(0, count, at_once):
-            batch = [self.ask(model) for _ in range(min(at_once, count - start))]
-            replies += await asyncio.gather(*batch)
-        return replies
+        """`count` requests, `at_once` of them in flight all the time (a new one as one ends)."""
+        slots = asyncio.Semaphore(at_once)
+
+        async def one() -> Reply:
+            async with slots:
+                return await self.ask(model)
+
+        return list(await asyncio.gather(*(one() for _ in range(count))))
 
     async def close(self) -> None:
         await self.http.close()
