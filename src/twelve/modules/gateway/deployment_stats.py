@@ -1,6 +1,6 @@
-"""What the gateway knows of each deployment from the attempts it made: its breaker, its requests
-in flight and a moving average of its latency. The strategies (`balancer.py`) read it, routing
-writes it.
+"""What the gateway knows of each deployment from the attempts it made: its breaker, its retry
+budget, its requests in flight and a moving average of its latency. The strategies
+(`balancer.py`) read it, routing writes it.
 
 It lives in memory, one board per gateway process: every attempt passes through here, so it
 costs no hop. Each process learns on its own (Redis sharing of breaker state is a later step).
@@ -16,6 +16,7 @@ from twelve.kernel.telemetry.metrics import (
     ROUTING_ATTEMPTS,
 )
 from twelve.modules.gateway.breaker import Breaker, BreakerSettings
+from twelve.modules.gateway.retry_budget import RetryBudget
 from twelve.modules.models.api import DeploymentRef
 
 # The weight of the newest sample in the latency average (EWMA): about the last 5 calls count.
@@ -29,12 +30,14 @@ class DeploymentStats:
         "_latency_gauge",
         "_outcomes",
         "breaker",
+        "budget",
         "in_flight",
         "latency",
     )
 
     def __init__(self, deployment: DeploymentRef, breaker: BreakerSettings) -> None:
         self.breaker = Breaker(deployment.id, breaker)
+        self.budget = RetryBudget()
         self.in_flight = 0
         # Seconds; None until the first answer (the strategy then tries it first, to learn).
         self.latency: float | None = None

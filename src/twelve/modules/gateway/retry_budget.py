@@ -1,12 +1,12 @@
-"""The retry budget: retries may be at most a share of recent requests (Finagle's and Linkerd's
-retry budgets, Envoy's `budget_percent`).
+"""The retry budget: retries to a deployment may be at most a share of its recent requests
+(Finagle's and Linkerd's retry budgets, Envoy's `budget_percent`).
 
 Retries sent when an upstream is failing add load exactly when it can least take it. So a
-retry is made only while the retries of the last `window_seconds` stay under `ratio` (20%) of
-the requests routed in that window, or under `minimum` (3), whichever is more, so that a quiet
-gateway can still retry. One budget per gateway process: the breaker already stops traffic to
-one failing deployment; the budget bounds what retries add in aggregate. A fallback to another
-deployment or model is not a retry of the failed call and spends nothing.
+retry is made only while the deployment's retries over the last `window_seconds` stay under
+`ratio` (20%) of the requests it was sent in that window, or under `minimum` (3), whichever is
+more, so that a quiet deployment can still retry. One budget per deployment: a failing one cannot
+spend another's. A
+fallback to another deployment or model is not a retry of the failed call and spends nothing.
 """
 
 from __future__ import annotations
@@ -27,16 +27,17 @@ class RetryBudget:
 
     def try_spend(self, now: float, ratio: float | None = None) -> bool:
         """Spend one retry if the budget has one (`ratio`: a model's own share)."""
-        current = int(now / self._slice_seconds)
+        current = self._slice(now)
+        number = current[0]
         requests = retries = 0
-        for number, slice_requests, slice_retries in self._slices:
-            if current - number < _SLICES:
+        for slice_number, slice_requests, slice_retries in self._slices:
+            if number - slice_number < _SLICES:
                 requests += slice_requests
                 retries += slice_retries
         share = self.ratio if ratio is None else ratio
         if retries >= max(self.minimum, share * requests):
             return False
-        self._slice(now)[2] += 1
+        current[2] += 1
         return True
 
     def _slice(self, now: float) -> list[int]:

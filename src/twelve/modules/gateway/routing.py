@@ -37,7 +37,6 @@ from twelve.kernel.telemetry.metrics import (
 from twelve.modules.gateway.balancer import Balancer
 from twelve.modules.gateway.deployment_stats import StatsBoard
 from twelve.modules.gateway.fallbacks import ContextWindows, RequestLength, fitting
-from twelve.modules.gateway.retry_budget import RetryBudget
 from twelve.modules.gateway.retry_policy import RetryPolicy
 from twelve.modules.gateway.stages.price_list import PriceList, catalogue_path
 from twelve.modules.models.api import Capability, DeploymentRef, JSONObject
@@ -91,14 +90,12 @@ class Router:
         policy: RetryPolicy,
         *,
         stats: StatsBoard | None = None,
-        budget: RetryBudget | None = None,
         prices: PriceList | None = None,
         windows: ContextWindows | None = None,
         clock: Callable[[], float] = monotonic,
     ) -> None:
         self.policy = policy
         self.stats = stats or StatsBoard()
-        self.budget = budget or RetryBudget()
         self.balancer = Balancer(self.stats, prices or PriceList(catalogue_path()))
         self.windows = windows or ContextWindows(catalogue_path())
         self._clock = clock
@@ -119,7 +116,6 @@ class Router:
         deadline_seconds = self.policy.deadline_seconds
         deadline = asyncio.timeout(deadline_seconds)
         tried = _Tried(plan[0])
-        self.budget.requested(self._clock())
         try:
             # Calls to modules in other processes carry the time left (`x-twelve-deadline`).
             with deadline_within(deadline_seconds):
@@ -233,6 +229,7 @@ class Router:
                 probe = breaker.state != "closed"
             policy = self._policy(deployment)
             tried.deployment = deployment
+            stats.budget.requested(clock())
             retry = 0
             while True:
                 tried.attempts += 1
@@ -251,7 +248,7 @@ class Router:
                     probe = False  # a probe is one call
                     wait = policy.wait_before_retry(exc, deployment, retry)
                     if wait is not None and (forced or breaker.state == "closed"):
-                        if self.budget.try_spend(clock(), policy.budget_ratio):
+                        if stats.budget.try_spend(clock(), policy.budget_ratio):
                             UPSTREAM_RETRIES.labels(deployment.id, exc.kind).inc()
                             await asyncio.sleep(wait)
                             retry += 1
