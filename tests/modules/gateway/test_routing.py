@@ -202,3 +202,22 @@ async def test_a_failed_request_names_its_last_deployment_and_cause() -> None:
         "x-twelve-provider": "b",
         "x-twelve-attempts": "4",
     }
+
+
+async def test_the_routing_decision_is_a_span_naming_where_it_went(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from twelve.kernel.telemetry.tracing import build_provider
+
+    exporter = InMemorySpanExporter()
+    provider = build_provider(exporter=exporter, environ={})
+    monkeypatch.setattr(routing, "_TRACER", provider.get_tracer("test"))
+    await route(deployments("a", "b"), Script({"a": [five_hundred(), five_hundred()]}), NO_WAIT)
+    provider.force_flush()  # type: ignore[attr-defined]
+    (span,) = exporter.get_finished_spans()
+    assert span.name == "twelve.route" and span.attributes is not None
+    assert span.attributes["twelve.model"] == "m"
+    assert span.attributes["twelve.deployment"] == "m#1"
+    assert span.attributes["twelve.attempts"] == 3

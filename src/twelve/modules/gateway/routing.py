@@ -34,6 +34,7 @@ from twelve.kernel.telemetry.metrics import (
     RETRIES_REFUSED,
     UPSTREAM_RETRIES,
 )
+from twelve.kernel.telemetry.tracing import tracer
 from twelve.modules.gateway.balancer import Balancer
 from twelve.modules.gateway.deployment_stats import StatsBoard
 from twelve.modules.gateway.fallbacks import ContextWindows, RequestLength, fitting
@@ -45,6 +46,7 @@ __all__ = ["RetryPolicy", "Routed", "Router", "route", "routing_headers"]
 
 T = TypeVar("T")
 log = get_logger("twelve.gateway.routing")
+_TRACER = tracer(__name__)
 
 # Failures another deployment may not share: its own key, its own limits, its own outage.
 _FALL_BACK_ON = frozenset({"auth", "rate_limit", "upstream_5xx", "timeout", "connection"})
@@ -116,24 +118,30 @@ class Router:
         deadline_seconds = self.policy.deadline_seconds
         deadline = asyncio.timeout(deadline_seconds)
         tried = _Tried(plan[0])
-        try:
-            # Calls to modules in other processes carry the time left (`x-twelve-deadline`).
-            with deadline_within(deadline_seconds):
-                async with deadline:
-                    routed = await self._route(plan, call, plans, capability, body, tried)
-        except TimeoutError:
-            ATTEMPTS_PER_REQUEST.observe(tried.attempts)
-            if not deadline.expired():
-                raise
-            late = UpstreamTimeout(
-                f"No deployment answered within the {deadline_seconds:g} s deadline."
-            )
-            raise _as_client_sees_it(late, tried.deployment, tried.attempts) from None
-        except BaseException:
-            ATTEMPTS_PER_REQUEST.observe(tried.attempts)
-            raise
-        ATTEMPTS_PER_REQUEST.observe(tried.attempts)
-        return routed
+        # The routing decision's span: the upstream calls' spans are its children.
+        with _TRACER.start_as_current_span(
+            "twelve.route",
+            attributes={"twelve.model": plan[0].model, "twelve.strategy": plan[0].routing.strategy},
+            record_exception=False,
+        ) as span:
+            try:
+                # Calls to modules in other processes carry the time left (`x-twelve-deadline`).
+                with deadline_within(deadline_seconds):
+                    async with deadline:
+                        return await self._route(plan, call, plans, capability, body, tried)
+            except TimeoutError:
+                if not deadline.expired():
+                    raise
+                late = UpstreamTimeout(
+                    f"No deployment answered within the {deadline_seconds:g} s deadline."
+                )
+                raise _as_client_sees_it(late, tried.deployment, tried.attempts) from None
+            finally:
+                ATTEMPTS_PER_REQUEST.observe(tried.attempts)
+                if span.is_recording():
+                    span.set_attribute("twelve.deployment", tried.deployment.id)
+                    span.set_attribute("twelve.attempts", tried.attempts)
+                    span.set_attribute("twelve.skipped", [d.id for d in tried.skipped])
 
     def hold(self, deployment: DeploymentRef) -> Callable[[], None]:
         """Count a stream as in flight on `deployment` until the returned callable is called."""
