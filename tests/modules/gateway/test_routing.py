@@ -213,10 +213,14 @@ async def test_the_routing_decision_is_a_span_naming_where_it_went(
 
     exporter = InMemorySpanExporter()
     provider = build_provider(exporter=exporter, environ={})
-    monkeypatch.setattr(routing, "_TRACER", provider.get_tracer("test"))
-    await route(deployments("a", "b"), Script({"a": [five_hundred(), five_hundred()]}), NO_WAIT)
+    tracer = provider.get_tracer("test")
+    monkeypatch.setattr(routing, "_TRACER", tracer)
+    script = Script({"a": [five_hundred(), five_hundred()]})
+    await route(deployments("a", "b"), Script({}), NO_WAIT)  # no recording parent: no span
+    with tracer.start_as_current_span("server"):
+        await route(deployments("a", "b"), script, NO_WAIT)
     provider.force_flush()  # type: ignore[attr-defined]
-    (span,) = exporter.get_finished_spans()
+    span, _server = exporter.get_finished_spans()
     assert span.name == "twelve.route" and span.attributes is not None
     assert span.attributes["twelve.model"] == "m"
     assert span.attributes["twelve.deployment"] == "m#1"

@@ -102,11 +102,6 @@ ROUTING_ATTEMPTS = Counter(
     "rate_limit, context_length, content_filter, timeout, upstream_5xx, connection, auth, ...).",
     ["deployment", "outcome"],
 )
-ATTEMPTS_PER_REQUEST = Histogram(
-    "twelve_routing_attempts_per_request",
-    "Upstream attempts one routed request took, across retries and fallbacks.",
-    buckets=(1, 2, 3, 4, 6, 8, 12),
-)
 MODEL_FALLBACKS = Counter(
     "twelve_model_fallbacks_total",
     "Fallbacks to another model, by kind (failure, context_window, content_filter).",
@@ -129,12 +124,12 @@ BREAKER_TRANSITIONS = Counter(
 )
 DEPLOYMENT_IN_FLIGHT = Gauge(
     "twelve_deployment_in_flight",
-    "Requests in flight to each deployment (streams until they end).",
+    "Requests in flight to each deployment (streams until they end), read at scrape time.",
     ["deployment"],
 )
 DEPLOYMENT_LATENCY = Gauge(
     "twelve_deployment_latency_seconds",
     "Moving average of each deployment's latency (to the first chunk when streaming), as the "
-    "least-latency strategy sees it.",
+    "least-latency strategy sees it (read at scrape time).",
     ["deployment"],
 )

@@ -26,8 +26,6 @@ LATENCY_SMOOTHING = 0.3
 class DeploymentStats:
     __slots__ = (
         "_deployment",
-        "_in_flight_gauge",
-        "_latency_gauge",
         "_outcomes",
         "breaker",
         "budget",
@@ -41,25 +39,23 @@ class DeploymentStats:
         self.in_flight = 0
         # Seconds; None until the first answer (the strategy then tries it first, to learn).
         self.latency: float | None = None
-        self._in_flight_gauge = DEPLOYMENT_IN_FLIGHT.labels(deployment.id)
-        self._latency_gauge = DEPLOYMENT_LATENCY.labels(deployment.id)
+        # Read when /metrics is scraped: nothing to update per request.
+        DEPLOYMENT_IN_FLIGHT.labels(deployment.id).set_function(lambda: self.in_flight)
+        DEPLOYMENT_LATENCY.labels(deployment.id).set_function(lambda: self.latency or 0.0)
         self._outcomes: dict[str, Counter] = {}
         self._deployment = deployment.id
 
     def begin(self) -> None:
         self.in_flight += 1
-        self._in_flight_gauge.inc()
 
     def end(self) -> None:
         self.in_flight -= 1
-        self._in_flight_gauge.dec()
 
     def answered_after(self, seconds: float) -> None:
         previous = self.latency
         self.latency = (
             seconds if previous is None else previous + LATENCY_SMOOTHING * (seconds - previous)
         )
-        self._latency_gauge.set(self.latency)
 
     def count(self, outcome: str) -> None:
         counter = self._outcomes.get(outcome)

@@ -20,15 +20,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from time import monotonic
 from typing import Generic, TypeVar
+
+from opentelemetry import trace
 
 from twelve.kernel.errors import TwelveError, UpstreamError, UpstreamTimeout
 from twelve.kernel.rpc_wire import deadline_within
 from twelve.kernel.telemetry.logging import get_logger
 from twelve.kernel.telemetry.metrics import (
-    ATTEMPTS_PER_REQUEST,
     FALLBACKS,
     MODEL_FALLBACKS,
     RETRIES_REFUSED,
@@ -118,30 +120,31 @@ class Router:
         deadline_seconds = self.policy.deadline_seconds
         deadline = asyncio.timeout(deadline_seconds)
         tried = _Tried(plan[0])
-        # The routing decision's span: the upstream calls' spans are its children.
-        with _TRACER.start_as_current_span(
-            "twelve.route",
-            attributes={"twelve.model": plan[0].model, "twelve.strategy": plan[0].routing.strategy},
-            record_exception=False,
-        ) as span:
-            try:
-                # Calls to modules in other processes carry the time left (`x-twelve-deadline`).
-                with deadline_within(deadline_seconds):
-                    async with deadline:
-                        return await self._route(plan, call, plans, capability, body, tried)
-            except TimeoutError:
-                if not deadline.expired():
-                    raise
-                late = UpstreamTimeout(
-                    f"No deployment answered within the {deadline_seconds:g} s deadline."
-                )
-                raise _as_client_sees_it(late, tried.deployment, tried.attempts) from None
-            finally:
-                ATTEMPTS_PER_REQUEST.observe(tried.attempts)
-                if span.is_recording():
-                    span.set_attribute("twelve.deployment", tried.deployment.id)
-                    span.set_attribute("twelve.attempts", tried.attempts)
-                    span.set_attribute("twelve.skipped", [d.id for d in tried.skipped])
+        # The routing decision's span, parent of the upstream calls' spans: only when spans are
+        # recorded (a server span that records), so that it costs nothing otherwise.
+        traced = trace.get_current_span().is_recording()
+        span = _TRACER.start_span("twelve.route", attributes=_span_start(plan)) if traced else None
+        try:
+            # Calls to modules in other processes carry the time left (`x-twelve-deadline`).
+            with (
+                trace.use_span(span, end_on_exit=False) if span else nullcontext(),
+                deadline_within(deadline_seconds),
+            ):
+                async with deadline:
+                    return await self._route(plan, call, plans, capability, body, tried)
+        except TimeoutError:
+            if not deadline.expired():
+                raise
+            late = UpstreamTimeout(
+                f"No deployment answered within the {deadline_seconds:g} s deadline."
+            )
+            raise _as_client_sees_it(late, tried.deployment, tried.attempts) from None
+        finally:
+            if span is not None:
+                span.set_attribute("twelve.deployment", tried.deployment.id)
+                span.set_attribute("twelve.attempts", tried.attempts)
+                span.set_attribute("twelve.skipped", [d.id for d in tried.skipped])
+                span.end()
 
     def hold(self, deployment: DeploymentRef) -> Callable[[], None]:
         """Count a stream as in flight on `deployment` until the returned callable is called."""
@@ -319,6 +322,10 @@ async def route(
 ) -> Routed[T]:
     """One request over one plan, with no memory of earlier requests (no fallback models)."""
     return await Router(policy, windows=ContextWindows(None)).route(plan, call)
+
+
+def _span_start(plan: list[DeploymentRef]) -> dict[str, str]:
+    return {"twelve.model": plan[0].model, "twelve.strategy": plan[0].routing.strategy}
 
 
 async def _plan_of(
