@@ -20,8 +20,9 @@ from structlog.testing import capture_logs
 from tests.e2e.server import free_port
 from tests.fakes.upstream import FakeUpstream
 from tests.fakes.upstream_switch import Switchboard, switch_app
-from tests.modules.gateway.pipeline_world import drain
+from tests.modules.gateway.pipeline_world import CHAT, KEY, drain
 from tests.modules.gateway.routing_world import RoutingWorld, deployment
+from twelve.modules.gateway.exchange import Exchange
 from twelve.modules.gateway.retry_budget import RetryBudget
 from twelve.modules.gateway.streaming import OpenStream, relay
 
@@ -178,9 +179,6 @@ async def test_nothing_is_retried_or_sent_elsewhere_after_the_first_streamed_byt
     )
     try:
         gateway = world.gateway
-        from tests.modules.gateway.pipeline_world import CHAT, KEY
-        from twelve.modules.gateway.exchange import Exchange
-
         body = {"model": "midway", "messages": [{"role": "user", "content": "a b"}], "stream": True}
 
         async def read(_schema: object) -> dict[str, object]:
@@ -196,3 +194,23 @@ async def test_nothing_is_retried_or_sent_elsewhere_after_the_first_streamed_byt
     models = [(r.json or {}).get("model") for r in fake.requests]
     assert models.count("midfail-2") == 1
     assert "echo-after" not in models and "echo-spare" not in models
+
+
+async def test_a_stream_is_in_flight_on_its_deployment_until_it_ends(fake: FakeUpstream) -> None:
+    world = RoutingWorld([{"name": "s", "deployments": [deployment(fake.base_url, "echo-s")]}])
+    body = {"model": "s", "messages": [{"role": "user", "content": "a b"}], "stream": True}
+
+    async def read(_schema: object) -> dict[str, object]:
+        return body
+
+    try:
+        exchange = Exchange(CHAT, KEY, read)  # type: ignore[arg-type]
+        routed = await world.gateway.serve(exchange)
+        stats = world.router.stats.snapshot()["echo-s"]
+        assert isinstance(routed.result, OpenStream) and stats.in_flight == 1
+        await drain(relay(routed.result, exchange))
+        assert stats.in_flight == 1  # until the request is finished
+        await world.gateway.finaliser.finish(exchange, "ok")
+        assert stats.in_flight == 0 and stats.latency is not None
+    finally:
+        await world.close()
