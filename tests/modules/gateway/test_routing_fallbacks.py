@@ -62,6 +62,12 @@ async def world(switch: FakeUpstream) -> AsyncIterator[RoutingWorld]:
                 "deployments": [deployment(url, "fb-unknown-window")],
             },
             {
+                "name": "tight",
+                "context_window": 100,
+                "fallbacks": ["budget"],
+                "deployments": [deployment(url, "fb-tight")],
+            },
+            {
                 "name": "large",
                 "context_window": 100_000,
                 "deployments": [deployment(url, "fb-large")],
@@ -169,3 +175,12 @@ def test_context_windows_come_from_the_configuration_else_the_catalogue() -> Non
     assert windows.of(ref("gpt-4o", 1234)) == 1234
     assert windows.of(ref("gpt-4o")) == 128_000
     assert windows.of(ref("no-such-model")) is None
+
+
+async def test_too_long_with_no_larger_model_configured_is_left_to_the_upstream(
+    world: RoutingWorld, board: Switchboard
+) -> None:
+    # Our count is an estimate; a generic fallback is for outages: the model itself is asked.
+    reply = await world.ask("tight", LONG)
+    assert reply.status == 200 and reply.deployment == "fb-tight"
+    assert board.calls["fb-budget"] == 0

@@ -177,11 +177,11 @@ class Router:
             visited.add(model)
             candidates = await fitting(leg, self.windows, length)
             if not candidates:
-                if routing.context_window_fallbacks and "context" not in switched:
+                if model == requested and routing.context_window_fallbacks:
                     switched.add("context")
                     legs = [(m, "context_window") for m in routing.context_window_fallbacks]
                     continue
-                if legs:  # a context fallback that is too small too: the next one
+                if model != requested and legs:  # a fallback too small too: the next one
                     continue
                 candidates = leg  # nowhere larger to go: the upstream decides
             if kind:
