@@ -184,7 +184,7 @@ async def test_nothing_is_retried_or_sent_elsewhere_after_the_first_streamed_byt
         async def read(_schema: object) -> dict[str, object]:
             return body
 
-        exchange = Exchange(CHAT, KEY, read)  # type: ignore[arg-type]
+        exchange = Exchange(CHAT, KEY, read)
         routed = await gateway.serve(exchange)
         assert isinstance(routed.result, OpenStream) and routed.attempts == 1
         sent = b"".join(await drain(relay(routed.result, exchange)))
@@ -204,7 +204,7 @@ async def test_a_stream_is_in_flight_on_its_deployment_until_it_ends(fake: FakeU
         return body
 
     try:
-        exchange = Exchange(CHAT, KEY, read)  # type: ignore[arg-type]
+        exchange = Exchange(CHAT, KEY, read)
         routed = await world.gateway.serve(exchange)
         stats = world.router.stats.snapshot()["echo-s"]
         assert isinstance(routed.result, OpenStream) and stats.in_flight == 1

@@ -100,3 +100,29 @@ async def test_priority_tiers_come_first_whatever_the_strategy(switch: FakeUpstr
         ],
     )
     assert got.get("tier-backup", 0.0) == 0.0 and abs(got["tier-a"] - 0.5) <= 0.05, got
+
+
+def test_least_latency_measures_a_slow_deployment_again_once_its_average_is_old() -> None:
+    from twelve.modules.gateway.deployment_stats import StatsBoard
+    from twelve.modules.gateway.stages.price_list import PriceList
+    from twelve.modules.models.api import DeploymentRef, RoutingConfig
+
+    routing = RoutingConfig(strategy="least-latency")
+    slow, fast = (
+        DeploymentRef(
+            id=f"ll-{name}",
+            model="m",
+            provider="openai",
+            upstream_model=name,
+            base_url="http://x",
+            routing=routing,
+        )
+        for name in ("slow", "fast")
+    )
+    board = StatsBoard()
+    balancer = Balancer(board, PriceList(None), random.Random(1))
+    board.of(slow).answered_after(2.0, now=100.0)
+    board.of(fast).answered_after(0.1, now=100.0)
+    assert balancer.order([slow, fast], now=101.0) == [fast, slow]
+    board.of(fast).answered_after(0.1, now=140.0)
+    assert balancer.order([slow, fast], now=140.0) == [slow, fast]  # 40 s old: measure it again

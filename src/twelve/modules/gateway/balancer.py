@@ -6,7 +6,8 @@ orders the deployments of one priority, per request:
 - `priority`: as configured (ordered failover, the default);
 - `weighted`: at random, each first with a chance proportional to its `weight`
   (Efraimidis and Spirakis: sort by u^(1/w), so the whole order is a weighted draw);
-- `least-latency`: lowest moving average of latency first (one not measured yet first, to learn);
+- `least-latency`: lowest moving average of latency first (one not measured in the last 30 s
+  first, to learn it again);
 - `least-busy`: fewest requests in flight first;
 - `cost`: cheapest first, by the price list (input + output price per million tokens); a
   deployment with no known price last.
@@ -39,7 +40,7 @@ class Balancer:
         """`plan` (sorted by priority) in the order this request should try it."""
         if len(plan) == 1:
             return plan
-        key = self._key(plan[0].routing.strategy)
+        key = self._key(plan[0].routing.strategy, now)
         ordered: list[DeploymentRef] = []
         for _, tier in groupby(plan, key=lambda d: d.priority):
             ordered += sorted(tier, key=key)
@@ -47,14 +48,14 @@ class Balancer:
         # Stable: healthy first, each group in the strategy's order.
         return sorted(ordered, key=lambda d: not board.of(d).breaker.available(now))
 
-    def _key(self, strategy: str) -> Callable[[DeploymentRef], tuple[float, float]]:
+    def _key(self, strategy: str, now: float) -> Callable[[DeploymentRef], tuple[float, float]]:
         draw = self._random.random
         if strategy == "weighted":
             # u^(1/w), largest first: the first is drawn with probability w / sum(w).
             return lambda d: (-(draw() ** (1.0 / d.weight)), 0.0)
         if strategy == "least-latency":
             board = self._stats
-            return lambda d: (board.of(d).latency or 0.0, draw())
+            return lambda d: (board.of(d).latency_at(now) or 0.0, draw())
         if strategy == "least-busy":
             board = self._stats
             return lambda d: (board.of(d).in_flight, draw())

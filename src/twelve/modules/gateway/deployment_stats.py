@@ -21,6 +21,9 @@ from twelve.modules.models.api import DeploymentRef
 
 # The weight of the newest sample in the latency average (EWMA): about the last 5 calls count.
 LATENCY_SMOOTHING = 0.3
+# A latency average older than this is forgotten: least-latency sends the deployment a request
+# again to measure it, so one that was slow once is not shunned forever.
+LATENCY_MEMORY_SECONDS = 30.0
 
 
 class DeploymentStats:
@@ -31,6 +34,7 @@ class DeploymentStats:
         "budget",
         "in_flight",
         "latency",
+        "measured_at",
     )
 
     def __init__(self, deployment: DeploymentRef, breaker: BreakerSettings) -> None:
@@ -39,6 +43,7 @@ class DeploymentStats:
         self.in_flight = 0
         # Seconds; None until the first answer (the strategy then tries it first, to learn).
         self.latency: float | None = None
+        self.measured_at = 0.0
         # Read when /metrics is scraped: nothing to update per request.
         DEPLOYMENT_IN_FLIGHT.labels(deployment.id).set_function(lambda: self.in_flight)
         DEPLOYMENT_LATENCY.labels(deployment.id).set_function(lambda: self.latency or 0.0)
@@ -51,11 +56,18 @@ class DeploymentStats:
     def end(self) -> None:
         self.in_flight -= 1
 
-    def answered_after(self, seconds: float) -> None:
+    def answered_after(self, seconds: float, now: float) -> None:
+        self.measured_at = now
         previous = self.latency
         self.latency = (
             seconds if previous is None else previous + LATENCY_SMOOTHING * (seconds - previous)
         )
+
+    def latency_at(self, now: float) -> float | None:
+        """The latency average, or None when there is none or it is too old to trust."""
+        if now - self.measured_at > LATENCY_MEMORY_SECONDS:
+            return None
+        return self.latency
 
     def count(self, outcome: str) -> None:
         counter = self._outcomes.get(outcome)

@@ -289,7 +289,7 @@ class Router:
             if exc.kind in _UPSTREAM_FAULTS:
                 stats.breaker.failed(now, probe=probe)
                 if exc.kind == "timeout":  # slow is what least-latency must learn
-                    stats.answered_after(now - started)
+                    stats.answered_after(now - started, now)
             elif probe:
                 stats.breaker.released()
             stats.count(exc.kind)
@@ -303,7 +303,7 @@ class Router:
             stats.end()
         now = clock()
         stats.breaker.succeeded(now)
-        stats.answered_after(now - started)
+        stats.answered_after(now - started, now)
         stats.count("ok")
         return result
 
