@@ -75,10 +75,6 @@ class RequestLength:
             self._counted = await input_tokens(self._body) + self._answer
         return self._counted <= window
 
-    @property
-    def tokens(self) -> int | None:
-        return self._counted
-
 
 async def fitting(
     plan: list[DeploymentRef], windows: ContextWindows, length: RequestLength
