@@ -1,14 +1,55 @@
 """Retries and fallbacks as a client sees them: the answer, and which deployment gave it after how
-many attempts (`x-twelve-*` headers), checked against what the upstream actually received."""
+many attempts (`x-twelve-*` headers), checked against what the upstream actually received.
+
+These count attempts exactly, and routing remembers (breakers, retry budgets): so they have a
+server and an upstream of their own, whose memory holds only what these tests did.
+"""
 
 from __future__ import annotations
 
-import httpx
+import secrets
+from collections.abc import Iterator
 
+import httpx
+import pytest
+
+from tests.e2e.server import TwelveServer
+from tests.e2e.stack import UPSTREAM_KEY, config_yaml, server_env
 from tests.e2e.wire import sse_chunks
 from tests.fakes.upstream import FakeUpstream
 
 HELLO = [{"role": "user", "content": "route me"}]
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[FakeUpstream]:
+    with FakeUpstream(api_key=UPSTREAM_KEY) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def api(upstream: FakeUpstream, tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    root = tmp_path_factory.mktemp("routing-e2e")
+    (root / "twelve.yaml").write_text(config_yaml(upstream.base_url), encoding="utf-8")
+    admin_key = "twadmin-routing-" + secrets.token_urlsafe(16)
+    env = server_env(root / "twelve.yaml", root / "data") | {"TWELVE_ADMIN_KEY": admin_key}
+    server = TwelveServer(env, root / "stderr.log")
+    server.start()
+    try:
+        admin = httpx.Client(
+            base_url=f"{server.base_url}/admin/v1",
+            headers={"Authorization": f"Bearer {admin_key}"},
+        )
+        with admin:
+            customer = admin.post("/customers", json={"name": "routing-e2e"})
+            assert customer.status_code == 201, customer.text
+            issued = admin.post("/keys", json={"customer_id": customer.json()["id"], "name": "r"})
+            assert issued.status_code == 201, issued.text
+        headers = {"Authorization": f"Bearer {issued.json()['key']}"}
+        with httpx.Client(base_url=server.base_url, headers=headers, timeout=30) as client:
+            yield client
+    finally:
+        server.stop()
 
 
 def calls_to(upstream: FakeUpstream, upstream_model: str) -> int:

@@ -9,7 +9,8 @@ from prometheus_client import REGISTRY
 
 from twelve.kernel.errors import UpstreamError, UpstreamTimeout
 from twelve.modules.gateway import routing
-from twelve.modules.gateway.routing import RetryPolicy, retry_after_seconds, route
+from twelve.modules.gateway.retry_policy import retry_after_seconds
+from twelve.modules.gateway.routing import RetryPolicy, route
 from twelve.modules.models.api import DeploymentRef
 
 NO_WAIT = RetryPolicy(retries=1, backoff_seconds=0, backoff_max_seconds=0)
@@ -201,3 +202,26 @@ async def test_a_failed_request_names_its_last_deployment_and_cause() -> None:
         "x-twelve-provider": "b",
         "x-twelve-attempts": "4",
     }
+
+
+async def test_the_routing_decision_is_a_span_naming_where_it_went(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from twelve.kernel.telemetry.tracing import build_provider
+
+    exporter = InMemorySpanExporter()
+    provider = build_provider(exporter=exporter, environ={})
+    tracer = provider.get_tracer("test")
+    monkeypatch.setattr(routing, "_TRACER", tracer)
+    script = Script({"a": [five_hundred(), five_hundred()]})
+    await route(deployments("a", "b"), Script({}), NO_WAIT)  # no recording parent: no span
+    with tracer.start_as_current_span("server"):
+        await route(deployments("a", "b"), script, NO_WAIT)
+    provider.force_flush()  # type: ignore[attr-defined]
+    span, _server = exporter.get_finished_spans()
+    assert span.name == "twelve.route" and span.attributes is not None
+    assert span.attributes["twelve.model"] == "m"
+    assert span.attributes["twelve.deployment"] == "m#1"
+    assert span.attributes["twelve.attempts"] == 3

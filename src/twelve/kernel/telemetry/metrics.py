@@ -9,6 +9,7 @@ from __future__ import annotations
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     Counter,
+    Gauge,
     Histogram,
     disable_created_metrics,
     generate_latest,
@@ -99,4 +100,43 @@ UNPRICED_REQUESTS = Counter(
 )
 REJECTIONS = Counter(
     "twelve_rejections_total", "Requests refused before routing, by reason.", ["reason"]
+)
+
+# Routing and resilience (issue 9): what the gateway saw of each attempt and each deployment.
+ROUTING_ATTEMPTS = Counter(
+    "twelve_routing_attempts_total",
+    "Upstream attempts made by routing, by deployment and outcome (ok, or the error's type: "
+    "rate_limit, context_length, content_filter, timeout, upstream_5xx, connection, auth, ...).",
+    ["deployment", "outcome"],
+)
+MODEL_FALLBACKS = Counter(
+    "twelve_model_fallbacks_total",
+    "Fallbacks to another model, by kind (failure, context_window, content_filter).",
+    ["model", "to", "kind"],
+)
+RETRIES_REFUSED = Counter(
+    "twelve_retries_refused_total",
+    "Retries not made because the retry budget (a share of recent requests) was spent.",
+    ["deployment"],
+)
+BREAKER_STATE = Gauge(
+    "twelve_breaker_state",
+    "Each deployment's circuit breaker: 0 closed, 1 open (ejected), 2 half-open (probing).",
+    ["deployment"],
+)
+BREAKER_TRANSITIONS = Counter(
+    "twelve_breaker_transitions_total",
+    "Circuit-breaker state changes by deployment and the state entered.",
+    ["deployment", "state"],
+)
+DEPLOYMENT_IN_FLIGHT = Gauge(
+    "twelve_deployment_in_flight",
+    "Requests in flight to each deployment (streams until they end), read at scrape time.",
+    ["deployment"],
+)
+DEPLOYMENT_LATENCY = Gauge(
+    "twelve_deployment_latency_seconds",
+    "Moving average of each deployment's latency (to the first chunk when streaming), as the "
+    "least-latency strategy sees it (read at scrape time).",
+    ["deployment"],
 )

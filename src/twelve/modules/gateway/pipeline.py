@@ -2,9 +2,10 @@
 
 Admission runs the stages in order (authenticate, read the body, the key's allow-list, then the
 stages that later issues add: rate limit, credit hold, cache). Routing then tries the plan's
-deployments (retries, fallback, deadline: `routing.py`), racing the client: when the client
-leaves, the upstream call is cancelled. Whatever happens, the finaliser ends the request exactly
-once: here for answers and failures, in the stream's response for streams (`responses.py`).
+deployments (strategies, breakers, retries, model fallbacks, deadline: `routing.py`), racing the
+client: when the client leaves, the upstream call is cancelled. Whatever happens, the finaliser
+ends the request exactly once: here for answers and failures, in the stream's response for
+streams (`responses.py`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from twelve.kernel.telemetry.metrics import REJECTIONS
 from twelve.modules.gateway.endpoints import FeaturePorts
 from twelve.modules.gateway.exchange import ClientGone, Exchange, Outcome
 from twelve.modules.gateway.finaliser import Finaliser
-from twelve.modules.gateway.routing import RetryPolicy, Routed, route
+from twelve.modules.gateway.routing import RetryPolicy, Routed, Router
 from twelve.modules.gateway.stages.allow_list import model_not_found
 from twelve.modules.gateway.stages.stage import Stage
 from twelve.modules.gateway.streaming import OpenStream, open_stream
@@ -73,7 +74,8 @@ class Pipeline:
         self._stages = tuple(stages)
         self._ports = ports
         self._models = models
-        self._policy = policy
+        # One per process: it remembers each deployment's health, latency and load.
+        self.router = Router(policy)
         self.finaliser = finaliser
 
     async def run(self, exchange: Exchange) -> Routed[Answer]:
@@ -116,7 +118,18 @@ class Pipeline:
                 return await open_stream(stream(ports, deployment, body))
             return await endpoint.call(ports, deployment, body)
 
-        return await route(plan, call, self._policy)
+        routed = await self.router.route(
+            plan, call, plans=self._models.plan, capability=endpoint.capability, body=body
+        )
+        if isinstance(routed.result, OpenStream):
+            # A stream is in flight on its deployment until it ends (least-busy counts it).
+            release = self.router.hold(routed.deployment)
+
+            async def settle(_ended: Exchange) -> None:
+                release()
+
+            exchange.settles.append(settle)
+        return routed
 
 
 async def _unless_client_leaves(exchange: Exchange, work: Awaitable[T]) -> T:

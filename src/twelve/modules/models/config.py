@@ -1,9 +1,10 @@
 """The `models:` section of the configuration file: the models clients may ask for.
 
 Each model is a name clients use and one or more deployments (a provider, its base URL, key and
-the upstream's model id), tried in the order written. Environment variables are already
-interpolated when this schema sees the section. Every deployment gets a stable id (see
-`deployment_ids`), used in `x-twelve-deployment`, metric labels and error messages.
+the upstream's model id), and how the gateway routes over them (`routing_config.py`).
+Environment variables are already interpolated when this schema sees the section. Every
+deployment gets a stable id (see `deployment_ids`), used in `x-twelve-deployment`,
+metric labels and error messages.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from twelve.modules.models.adapters.forwarding import DEFAULT_ALLOWED, POLICED_F
 from twelve.modules.models.adapters.provider import Provider
 from twelve.modules.models.adapters.providers import PROVIDERS
 from twelve.modules.models.api import Capability
+from twelve.modules.models.routing_config import RoutingFields
 
 
 class DeploymentConfig(BaseModel):
@@ -60,6 +62,13 @@ class DeploymentConfig(BaseModel):
         default=None, ge=0, allow_inf_nan=False, description="USD per 1M output tokens."
     )
     free: bool = Field(default=False, description="Free on purpose: no price, no warning.")
+    priority: int = Field(default=0, ge=0, le=1000, description="Lower is tried first.")
+    weight: float = Field(
+        default=1.0, gt=0, le=1_000_000, allow_inf_nan=False, description="`weighted` share."
+    )
+    context_window: int | None = Field(
+        default=None, gt=0, description="Tokens this upstream model takes (default: the model's)."
+    )
 
     @field_validator("provider")
     @classmethod
@@ -96,10 +105,9 @@ class DeploymentConfig(BaseModel):
         return url
 
 
-class ModelConfig(BaseModel):
+class ModelConfig(RoutingFields):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(min_length=1, pattern=r"^\S+$", description="What clients ask for.")
     owned_by: str = "twelve"
     capabilities: frozenset[Capability] | None = Field(
         default=None,
@@ -207,4 +215,12 @@ class ModelsConfig(BaseModel):
                 f"deployment id `{repeated[0]}` is used more than once: deployment names must be "
                 "unique across the whole configuration"
             )
+        for model in models:
+            for key, targets in model.fallback_lists().items():
+                for target in targets:
+                    if target not in seen:
+                        raise ValueError(
+                            f"model `{model.name}`: {key} names `{target}`, which is not a "
+                            "configured model"
+                        )
         return models

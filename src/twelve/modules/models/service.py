@@ -121,8 +121,10 @@ def build_models_service(config: ModelsConfig, http: HttpClient) -> ModelsRegist
 
 
 def deployment_refs(model: ModelConfig) -> list[tuple[DeploymentRef, DeploymentConfig]]:
-    """Each deployment of `model` as others see it, with its stable id, in plan order."""
-    return [
+    """Each deployment of `model` as others see it, with its stable id, in plan order: by
+    priority, then as written (the sort is stable)."""
+    routing = model.routing()  # one object shared by the model's deployments
+    refs = [
         (
             DeploymentRef(
                 id=deployment_id,
@@ -134,11 +136,16 @@ def deployment_refs(model: ModelConfig) -> list[tuple[DeploymentRef, DeploymentC
                 input_cost_per_mtok=deployment.input_cost_per_mtok,
                 output_cost_per_mtok=deployment.output_cost_per_mtok,
                 free=deployment.free,
+                priority=deployment.priority,
+                weight=deployment.weight,
+                context_window=deployment.context_window or model.context_window,
+                routing=routing,
             ),
             deployment,
         )
         for deployment_id, deployment in zip(model.deployment_ids(), model.deployments, strict=True)
     ]
+    return sorted(refs, key=lambda pair: pair[0].priority)
 
 
 def endpoint_for(deployment: DeploymentConfig, deployment_id: str | None = None) -> Endpoint:
