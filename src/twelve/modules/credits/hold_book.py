@@ -6,6 +6,8 @@ take the write lock in turn (BEGIN IMMEDIATE), on PostgreSQL the row lock makes 
 re-check the condition, so however many requests run at once the holds never exceed the balance.
 `settle` moves a hold from open to settled with a conditional update too, so it applies once per
 hold however often (or from wherever: finaliser, sweeper, another process) it is called.
+A hold made for a key with a budget must also fit the key's remaining budget for the period, in
+the same transaction (`key_budget.py`); when it does not, the balance's hold is undone there too.
 
 Each operation is a synchronous function of a DB-API-like connection (`Driver`: the `sqlite3`
 connection itself in the SQLite group commit, `group_commit.py`; on PostgreSQL a thin wrapper
@@ -26,10 +28,11 @@ from sqlalchemy import Connection, TextClause, select, text
 from twelve.kernel.db import Database
 from twelve.kernel.telemetry.logging import get_logger
 from twelve.kernel.unit_of_work import UnitOfWork
-from twelve.modules.credits import journal
+from twelve.modules.credits import journal, key_budget
 from twelve.modules.credits.adapters.tables import holds
 from twelve.modules.credits.api import Hold, InsufficientQuota, PlaceHold, Settlement, SweepResult
 from twelve.modules.credits.group_commit import GroupCommit
+from twelve.modules.credits.money import usd_to_micros
 
 log = get_logger("twelve.credits.holds")
 T = TypeVar("T")
@@ -56,6 +59,7 @@ class HoldBook:
             amount_micros=command.amount_micros,
             expires_at=now + command.ttl_seconds,
         )
+        budget = command.budget if command.key_id else None
         row = {
             "id": held.id,
             "account_id": command.customer_id,
@@ -63,6 +67,9 @@ class HoldBook:
             "request_id": command.request_id[:128],
             "created_at": now,
             "expires_at": held.expires_at,
+            "key_id": command.key_id[:40] if budget else None,
+            "key_period": key_budget.period_start(budget, now) if budget else None,
+            "budget": usd_to_micros(budget.amount) if budget else None,
         }
         placing = asyncio.ensure_future(self._run(partial(_place, row)))
         try:
@@ -74,15 +81,17 @@ class HoldBook:
             self._giving_back.add(task)
             task.add_done_callback(self._giving_back.discard)
             raise
-        if not placed:
+        if placed == _BUDGET and budget is not None:
+            raise key_budget.exceeded(budget)
+        if placed != _PLACED:
             raise InsufficientQuota(
                 "You exceeded your current quota: the balance available cannot cover this "
                 "request's worst-case cost. Add credits or lower max_tokens."
             )
         return held
 
-    async def _give_back(self, hold_id: str, placing: asyncio.Future[bool]) -> None:
-        if await placing:
+    async def _give_back(self, hold_id: str, placing: asyncio.Future[str]) -> None:
+        if await placing == _PLACED:
             await self.release(hold_id)
 
     async def settle(self, hold_id: str, cost_micros: int | None) -> Settlement:
@@ -154,28 +163,39 @@ def _clause(sql: str) -> TextClause:
 _HOLD = (
     "UPDATE accounts SET held = held + :amount WHERE id = :account_id AND balance - held >= :amount"
 )
+_UNHOLD = "UPDATE accounts SET held = held - :amount WHERE id = :account_id"
 _OPEN_HOLD = (
     "INSERT INTO holds (id, account_id, amount, state, request_id, created_at, expires_at,"
-    " charged, overrun, at_hold) VALUES (:id, :account_id, :amount, 'open', :request_id,"
-    " :created_at, :expires_at, NULL, :no, :no)"
+    " charged, overrun, at_hold, key_id, key_period) VALUES (:id, :account_id, :amount, 'open',"
+    " :request_id, :created_at, :expires_at, NULL, :no, :no, :key_id, :key_period)"
 )
 # Closing is the conditional write that makes settling happen once: of concurrent closers of
 # one hold (finaliser, sweeper, another process) only one finds it open.
 _CLOSE = (
     "UPDATE holds SET state = :state, charged = COALESCE(:cost, amount),"
     " overrun = COALESCE(:cost, amount) > amount, at_hold = :at_hold"
-    " WHERE id = :id AND state = 'open' RETURNING account_id, amount, charged"
+    " WHERE id = :id AND state = 'open'"
+    " RETURNING account_id, amount, charged, key_id, key_period"
 )
 _POST = (
     "UPDATE accounts SET held = held - :amount, balance = balance - :charged WHERE id = :account"
 )
 
 
-def _place(row: dict[str, object], conn: Driver) -> bool:
+# What `_place` found: the hold is placed, or the balance or the key's budget cannot cover it.
+_PLACED, _BALANCE, _BUDGET = "placed", "balance", "budget"
+
+
+def _place(row: dict[str, Any], conn: Driver) -> str:
     if conn.execute(_HOLD, row).rowcount != 1:
-        return False
+        return _BALANCE
+    if row["key_id"] is not None and (
+        row["amount"] > row["budget"] or conn.execute(key_budget.HOLD_SQL, row).rowcount != 1
+    ):
+        conn.execute(_UNHOLD, row)  # same transaction: as if the balance were never held
+        return _BUDGET
     conn.execute(_OPEN_HOLD, {**row, "no": False})
-    return True
+    return _PLACED
 
 
 def _close(hold_id: str, cost_micros: int | None, conn: Driver, *, charge: bool) -> Settlement:
@@ -191,9 +211,12 @@ def _close(hold_id: str, cost_micros: int | None, conn: Driver, *, charge: bool)
     ).fetchone()
     if closed is None:  # unknown, or settled already
         return Settlement.model_construct(hold_id=hold_id, applied=False)
-    account, amount, charged = closed
+    account, amount, charged, key_id, key_period = closed
     overrun = charged > amount
     conn.execute(_POST, {"amount": amount, "charged": charged, "account": account})
+    if key_id is not None:
+        spend = {"amount": amount, "charged": charged, "key_id": key_id, "key_period": key_period}
+        conn.execute(key_budget.CLOSE_SQL, spend)
     if charged:
         reason = "overrun" if overrun else "usage"
         conn.executemany(
