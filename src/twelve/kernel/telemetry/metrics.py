@@ -93,3 +93,7 @@ UNPRICED_REQUESTS = Counter(
     "Requests billed at 0 because no price is known for the model (and it is not free).",
     ["model"],
 )
+USAGE_ROWS_DROPPED = Counter(
+    "twelve_usage_rows_dropped_total",
+    "Usage rows dropped because too many waited for the credits module (it was unreachable).",
+)

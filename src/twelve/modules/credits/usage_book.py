@@ -77,7 +77,7 @@ class UsageBook:
         else:
             statement = statement.order_by(cost.desc(), group)
         async with self._db.read() as conn:
-            rows = (await conn.execute(statement)).all()
+            rows = list((await conn.execute(statement)).all())
         if query.group_by == "day":
             rows.reverse()
         return [

@@ -5,7 +5,7 @@ from __future__ import annotations
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec, migrations_of
 from twelve.modules.chat.api import ChatService
 from twelve.modules.completion.api import CompletionService
-from twelve.modules.credits.api import CustomersService, HoldsService
+from twelve.modules.credits.api import CustomersService, HoldsService, UsageService
 from twelve.modules.embeddings.api import EmbeddingsService
 from twelve.modules.gateway import http
 from twelve.modules.gateway.api import KeysService
@@ -14,6 +14,7 @@ from twelve.modules.gateway.routing import RetryPolicy
 from twelve.modules.gateway.service import Gateway
 from twelve.modules.gateway.settings import CreditHoldSettings, GatewaySettings
 from twelve.modules.gateway.stages.credit_hold import CreditHold
+from twelve.modules.gateway.usage_meter import UsageMeter
 from twelve.modules.models.api import ModelsService
 
 
@@ -34,6 +35,10 @@ def build(context: ModuleContext) -> Built:
         hold_seconds=credits.hold_seconds,
     )
     context.on_serve(credit_hold.check_prices)
+    usage: UsageService = context.port(UsageService)
+    meter = UsageMeter(usage)
+    context.on_serve(meter.start)
+    context.on_stop(meter.stop)  # sends what is left: databases close after every stop hook
     gateway = Gateway(
         keys=keys,
         models=models,
@@ -42,10 +47,11 @@ def build(context: ModuleContext) -> Built:
         embeddings=context.port(EmbeddingsService),
         policy=RetryPolicy.from_settings(settings),
         admission=[credit_hold],
+        meter=meter.record,
     )
     return Built(
         services={KeysService: keys},
-        routers=[http.build_router(gateway)],
+        routers=[http.build_router(gateway, usage)],
         direct=http.direct_routes(gateway),
         facts=[gateway],
     )
