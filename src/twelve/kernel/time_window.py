@@ -19,8 +19,8 @@ def time_window(since: str | None, until: str | None) -> tuple[float | None, flo
     """(`from` inclusive, `to` exclusive) in unix seconds; None where not given."""
     start = _instant(since, "from", end=False)
     stop = _instant(until, "to", end=True)
-    if start is not None and stop is not None and start > stop:
-        raise InvalidRequest("`from` must not be later than `to`.", param="from")
+    if start is not None and stop is not None and start >= stop:  # an empty window: a mistake
+        raise InvalidRequest("`from` must be earlier than `to`.", param="from")
     return start, stop
 
 
