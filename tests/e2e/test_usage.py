@@ -22,7 +22,7 @@ from tests.e2e.server import TwelveServer
 from tests.e2e.stack import UPSTREAM_KEY
 from tests.fakes.upstream import FakeUpstream
 
-ADMIN_KEY = "twadmin-usage-0123456789abcdef"
+ADMIN_KEY = "twadmin-usage-0123456789abcdef0123456789"
 # 1 micro-dollar per input token, 2 per output token; `free-ish` has no price at all.
 PRICES = ("        input_cost_per_mtok: 1", "        output_cost_per_mtok: 2")
 MODELS = {"alpha": ("gpt-echo", PRICES), "beta": ("gpt-echo", PRICES), "loose": ("gpt-echo", ())}
