@@ -9,9 +9,10 @@ hold however often (or from wherever: finaliser, sweeper, another process) it is
 A hold made for a key with a budget must also fit the key's remaining budget for the period, in
 the same transaction (`key_budget.py`); when it does not, the balance's hold is undone there too.
 
-Each operation is a synchronous function of a DB-API-like connection (`Driver`: the `sqlite3`
-connection itself in the SQLite group commit, `group_commit.py`; on PostgreSQL a thin wrapper
-over SQLAlchemy's connection in a unit of work, through `run_sync`).
+On SQLite each operation is a synchronous function of the `sqlite3` connection, run by the group
+commit (`group_commit.py`: many operations, one transaction). On PostgreSQL each is ONE statement
+on a pooled asyncpg connection (`adapters/postgres_holds.py`): one round trip per hold and per
+settle.
 """
 
 from __future__ import annotations
@@ -19,37 +20,50 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Callable, Mapping, Sequence
-from functools import cache, partial
-from typing import Any, Protocol, TypeVar
+from collections.abc import Mapping, Sequence
+from functools import partial
+from typing import Any, Protocol
 
-from sqlalchemy import Connection, TextClause, select, text
+from sqlalchemy import select
 
 from twelve.kernel.db import Database
 from twelve.kernel.telemetry.logging import get_logger
-from twelve.kernel.unit_of_work import UnitOfWork
 from twelve.modules.credits import journal, key_budget
+from twelve.modules.credits.adapters.postgres_holds import PostgresHolds
 from twelve.modules.credits.adapters.tables import holds
 from twelve.modules.credits.api import Hold, InsufficientQuota, PlaceHold, Settlement, SweepResult
 from twelve.modules.credits.group_commit import GroupCommit
 from twelve.modules.credits.money import usd_to_micros
 
 log = get_logger("twelve.credits.holds")
-T = TypeVar("T")
 
 
 class HoldBook:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._group = GroupCommit(db.url) if db.is_sqlite else None
+        self._postgres = None if db.is_sqlite else PostgresHolds(db.url, db.schema)
         # Releases of holds whose caller was cancelled, held so they are not collected mid-way.
         self._giving_back: set[asyncio.Task[None]] = set()
 
-    async def _run(self, operation: Callable[[Driver], T]) -> T:
+    async def _place(self, row: dict[str, Any]) -> str:
         if self._group is not None:
-            return await self._group.run(operation)
-        async with UnitOfWork(self._db) as uow:
-            return await uow.connection.run_sync(lambda conn: operation(_Alchemy(conn)))
+            return await self._group.run(partial(_place, row))
+        assert self._postgres is not None
+        return await self._postgres.place(row)
+
+    async def _close(self, hold_id: str, cost_micros: int | None, *, charge: bool) -> Settlement:
+        if self._group is not None:
+            return await self._group.run(partial(_close, hold_id, cost_micros, charge=charge))
+        assert self._postgres is not None
+        cost = None if cost_micros is None else max(cost_micros, 0)
+        closed = await self._postgres.close(hold_id, cost, charge=charge)
+        if closed is None:
+            return Settlement.model_construct(hold_id=hold_id, applied=False)
+        amount, charged = closed
+        return Settlement.model_construct(
+            hold_id=hold_id, applied=True, charged_micros=charged, overrun=charged > amount
+        )
 
     async def hold(self, command: PlaceHold) -> Hold:
         now = time.time()
@@ -71,7 +85,7 @@ class HoldBook:
             "key_period": key_budget.period_start(budget, now) if budget else None,
             "budget": usd_to_micros(budget.amount) if budget else None,
         }
-        placing = asyncio.ensure_future(self._run(partial(_place, row)))
+        placing = asyncio.ensure_future(self._place(row))
         try:
             placed = await asyncio.shield(placing)
         except asyncio.CancelledError:
@@ -95,13 +109,13 @@ class HoldBook:
             await self.release(hold_id)
 
     async def settle(self, hold_id: str, cost_micros: int | None) -> Settlement:
-        settled = await self._run(partial(_close, hold_id, cost_micros, charge=True))
+        settled = await self._close(hold_id, cost_micros, charge=True)
         if settled.overrun:
             log.warning("hold_overrun", hold_id=hold_id, charged=settled.charged_micros)
         return settled
 
     async def release(self, hold_id: str) -> Settlement:
-        return await self._run(partial(_close, hold_id, 0, charge=False))
+        return await self._close(hold_id, 0, charge=False)
 
     async def sweep(self, now: float | None = None) -> SweepResult:
         """Settle at the hold every expired open hold: its request's end was never recorded
@@ -125,6 +139,8 @@ class HoldBook:
             await asyncio.gather(*self._giving_back, return_exceptions=True)
         if self._group is not None:
             await self._group.close()
+        if self._postgres is not None:
+            await self._postgres.dispose()
 
 
 class Cursor(Protocol):
@@ -140,26 +156,8 @@ class Driver(Protocol):
     def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]], /) -> Any: ...
 
 
-class _Alchemy:
-    """SQLAlchemy's connection (PostgreSQL, in a unit of work) seen as a `Driver`."""
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-
-    def execute(self, sql: str, parameters: Mapping[str, Any], /) -> Cursor:
-        return self._conn.execute(_clause(sql), dict(parameters))
-
-    def executemany(self, sql: str, rows: Sequence[Mapping[str, Any]], /) -> Any:
-        return self._conn.execute(_clause(sql), [dict(r) for r in rows])
-
-
-@cache
-def _clause(sql: str) -> TextClause:
-    return text(sql)
-
-
-# The hot path is plain SQL with named parameters, which both sqlite3 and SQLAlchemy's `text`
-# take: no per-statement construction or cache keys (bench/credits.py measures it).
+# The SQLite hot path is plain SQL with named parameters, straight on the sqlite3 driver
+# (the group commit's connection): no per-statement construction (bench/credits.py measures it).
 _HOLD = (
     "UPDATE accounts SET held = held + :amount WHERE id = :account_id AND balance - held >= :amount"
 )
