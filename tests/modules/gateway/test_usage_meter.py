@@ -11,6 +11,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from twelve.kernel.db import Database
+from twelve.kernel.errors import PayloadTooLarge
 from twelve.modules.credits.api import UsageBucket, UsageQuery, UsageRecord
 from twelve.modules.credits.usage_book import UsageBook
 from twelve.modules.gateway.api import Principal
@@ -134,3 +135,27 @@ async def test_the_buffer_is_bounded_and_drops_the_oldest(credits_db: Database) 
     while meter.waiting:
         assert await meter.flush()
     assert await totals(book) == (4, 28)
+
+
+class SmallBodies(Flaky):
+    """A remote credits module whose body limit fits two rows: a bigger batch is a 413."""
+
+    async def record_usage(self, records: list[UsageRecord]) -> int:
+        self.calls += 1
+        if len(records) > 2:
+            raise PayloadTooLarge("The request body is too large.")
+        return await self.book.record_usage(records)
+
+
+async def test_a_batch_too_large_for_the_credits_module_is_sent_in_halves(
+    credits_db: Database,
+) -> None:
+    book = UsageBook(credits_db)
+    meter = UsageMeter(SmallBodies(book, failures=0, after_write=False), batch_rows=8)
+    for n in range(8):
+        meter.record(ended(n))
+    for _ in range(20):
+        if not meter.waiting:
+            break
+        await meter.flush()
+    assert meter.waiting == 0 and await totals(book) == (8, 56)

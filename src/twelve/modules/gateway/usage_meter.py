@@ -20,6 +20,7 @@ from collections import deque
 
 import structlog
 
+from twelve.kernel.errors import TwelveError
 from twelve.kernel.telemetry.logging import get_logger
 from twelve.kernel.telemetry.metrics import USAGE_ROWS_DROPPED
 from twelve.modules.credits.api import UsageRecord, UsageService
@@ -131,6 +132,11 @@ class UsageMeter:
             log.warning(
                 "usage_flush_failed", rows=len(self._sending), cause=f"{type(exc).__name__}: {exc}"
             )
+            if isinstance(exc, TwelveError) and exc.status == 413 and len(self._sending) > 1:
+                # A remote credits module with a small body limit: send halves, never give up.
+                half = len(self._sending) // 2
+                self._waiting.extendleft(reversed(self._sending[half:]))
+                self._sending = self._sending[:half]
             return False
         self._sending = []
         return True
