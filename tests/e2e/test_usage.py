@@ -2,7 +2,8 @@
 SDK. Requests on two keys and three models (one unpriced) show up in `GET /admin/v1/usage` by
 day, model and key with the right requests, tokens and cost once the meter has flushed; the
 calling customer sees its own usage at `GET /v1/usage`, and only its own; a key with a budget is
-refused with 402 `budget_exceeded` once it is spent, while the customer's other key goes on."""
+refused with 402 `budget_exceeded` once it is spent, while the customer's other key goes on, and
+200 parallel requests never overspend a key's budget of 50 (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -18,9 +19,16 @@ import httpx
 import openai
 import pytest
 
+from tests.databases import postgres_url
 from tests.e2e.server import TwelveServer
 from tests.e2e.stack import UPSTREAM_KEY
+from tests.e2e.test_credits import ADMIN_KEY as CREDITS_ADMIN_KEY
+from tests.e2e.test_credits import BODY as CREDITS_BODY
+from tests.e2e.test_credits import gateway as credits_gateway
+from tests.e2e.test_credits import journal_sum, priced_upstream, settled
 from tests.fakes.upstream import FakeUpstream
+
+__all__ = ["priced_upstream"]  # the fixture, shared with test_credits.py
 
 ADMIN_KEY = "twadmin-usage-0123456789abcdef0123456789"
 # 1 micro-dollar per input token, 2 per output token; `free-ish` has no price at all.
@@ -205,3 +213,47 @@ async def test_a_key_with_a_budget_is_refused_once_spent(site: Site) -> None:
         await asyncio.sleep(0.1)
     assert keys[capped["id"]]["cost_micros"] == spent  # refused requests are not usage
     assert keys[free["id"]]["requests"] == 1
+
+
+async def budget_overspend(server: TwelveServer, root: Path, database_url: str | None) -> None:
+    """200 parallel requests of 1 micro each on a key whose daily budget is 50 micros, for a
+    customer who could pay for 1000: at most 50 admitted, the rest 402 budget_exceeded."""
+    admin = {"Authorization": f"Bearer {CREDITS_ADMIN_KEY}"}
+    async with httpx.AsyncClient(base_url=f"{server.base_url}/admin/v1", headers=admin) as c:
+        made = await c.post("/customers", json={"name": "acme", "credits": 0.001})
+        assert made.status_code == 201, made.text
+        budget = {"amount": 0.00005, "period": "day"}
+        key = await c.post("/keys", json={"customer_id": "acme", "budget": budget})
+        assert key.status_code == 201, key.text
+    customer_id, secret = made.json()["id"], key.json()["key"]
+    headers = {"Authorization": f"Bearer {secret}"}
+    limits = httpx.Limits(max_connections=200)
+    async with httpx.AsyncClient(limits=limits, timeout=60, headers=headers) as client:
+        url = f"{server.base_url}/v1/chat/completions"
+        answers = await asyncio.gather(
+            *(client.post(url, json={**CREDITS_BODY, "model": "priced"}) for _ in range(200))
+        )
+    statuses = [a.status_code for a in answers]
+    assert set(statuses) <= {200, 402}, statuses
+    refused = next(a for a in answers if a.status_code == 402).json()["error"]
+    assert (refused["type"], refused["code"]) == ("insufficient_quota", "budget_exceeded")
+    admitted = statuses.count(200)
+    assert 0 < admitted <= 50
+    final = await settled(server, customer_id)
+    assert final["balance_micros"] == 1000 - admitted and final["held_micros"] == 0
+    assert await journal_sum(root, database_url) == 0
+
+
+async def test_two_hundred_requests_never_overspend_a_key_budget_on_sqlite(
+    priced_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    async with credits_gateway(priced_upstream, tmp_path) as server:
+        await budget_overspend(server, tmp_path, None)
+
+
+@pytest.mark.postgres
+async def test_two_hundred_requests_never_overspend_a_key_budget_on_postgres(
+    priced_upstream: FakeUpstream, tmp_path: Path
+) -> None:
+    async with postgres_url() as url, credits_gateway(priced_upstream, tmp_path, url) as server:
+        await budget_overspend(server, tmp_path, url)

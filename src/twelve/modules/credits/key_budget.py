@@ -41,7 +41,8 @@ def period_start(budget: Budget, now: float) -> int:
 def exceeded(budget: Budget) -> BudgetExceeded:
     period = "daily" if budget.period == "day" else "monthly"
     resets = "at 00:00 UTC" if budget.period == "day" else "on the 1st of the month, 00:00 UTC"
+    amount = f"{budget.amount.normalize():f}"
     return BudgetExceeded(
-        f"This API key's {period} budget of ${budget.amount} cannot cover this request's "
-        f"worst-case cost: it resets {resets}. Raise the key's budget or lower max_tokens."
+        f"This API key's {period} budget of ${amount} cannot cover this request's worst-case "
+        f"cost: it resets {resets}. Raise the key's budget or lower max_tokens."
     )
