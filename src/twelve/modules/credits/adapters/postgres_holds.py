@@ -50,6 +50,9 @@ INSERT INTO holds (id, account_id, amount, state, request_id, created_at, expire
 VALUES ($1, $2, $3, 'open', $4, $5, $6, NULL, false, false, $7, $8)
 """
 # $1 hold id, $2 state, $3 cost (NULL: at the hold), $4 transaction id, $5 now, $6 revenue.
+# Rows are locked in the order a budgeted hold locks them (the account, then the key's spend),
+# or the two would deadlock: PostgreSQL runs the CTEs nobody reads last and in reverse, so each
+# step reads the one before it and the final SELECT reads `k` (after `a`).
 _CLOSE = """
 WITH h AS (
   UPDATE holds SET state = $2, charged = COALESCE($3::bigint, amount),
@@ -59,18 +62,20 @@ WITH h AS (
 ), a AS (
   UPDATE accounts SET held = accounts.held - h.amount, balance = accounts.balance - h.charged
   FROM h WHERE accounts.id = h.account_id
+  RETURNING h.account_id, h.amount, h.charged, h.key_id, h.key_period
 ), k AS (
-  UPDATE key_spend SET held = key_spend.held - h.amount, spent = key_spend.spent + h.charged
-  FROM h WHERE key_spend.key_id = h.key_id AND key_spend.period_start = h.key_period
+  UPDATE key_spend SET held = key_spend.held - a.amount, spent = key_spend.spent + a.charged
+  FROM a WHERE key_spend.key_id = a.key_id AND key_spend.period_start = a.key_period
+  RETURNING 1
 ), j AS (
   INSERT INTO journal (transaction_id, account_id, kind, amount, reason, hold_id, created_at)
   SELECT $4::varchar, line.account_id, 'charge', line.amount,
-         CASE WHEN h.charged > h.amount THEN 'overrun' ELSE 'usage' END, $1, $5::bigint
-  FROM h CROSS JOIN LATERAL (VALUES (h.account_id, -h.charged), ($6::varchar, h.charged))
+         CASE WHEN a.charged > a.amount THEN 'overrun' ELSE 'usage' END, $1, $5::bigint
+  FROM a CROSS JOIN LATERAL (VALUES (a.account_id, -a.charged), ($6::varchar, a.charged))
        AS line(account_id, amount)
-  WHERE h.charged > 0
+  WHERE a.charged > 0
 )
-SELECT amount, charged FROM h
+SELECT a.amount, a.charged, (SELECT count(*) FROM k) FROM a
 """
 
 
