@@ -120,3 +120,24 @@ async def test_the_balance_is_checked_before_the_budget(credits_db: Database) ->
 def test_periods_are_utc_days_and_months(period: str, now: datetime, start: datetime) -> None:
     budget = Budget.model_validate({"amount": 1, "period": period})
     assert period_start(budget, now.timestamp()) == int(start.timestamp())
+
+
+async def test_holds_and_settles_on_one_key_in_parallel_add_up(credits_db: Database) -> None:
+    """Holds lock the account then the key's spend; settles must too, or they deadlock."""
+    credits = CreditsService(credits_db)
+    acme = await credits.create_customer(CreateCustomer(name="acme", credits=Decimal(1)))
+    roomy = Budget(amount=Decimal(1), period="month")
+    place = PlaceHold(customer_id=acme.id, amount_micros=10, key_id="key_a", budget=roomy)
+
+    async def worker() -> None:
+        for _ in range(10):
+            hold = await credits.hold(place)
+            await credits.settle(hold.id, 3)
+
+    await asyncio.gather(*(worker() for _ in range(30)))
+    assert await spend(credits_db, "key_a") == [(900, 0)]
+    account = await credits.account(acme.id)
+    assert account is not None and (account.balance_micros, account.held_micros) == (
+        1_000_000 - 900,
+        0,
+    )
