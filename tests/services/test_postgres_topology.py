@@ -46,6 +46,8 @@ async def test_one_dsn_gives_every_module_its_own_schema(tmp_path: Path) -> None
             ("credits", "holds"),
             ("credits", "idempotency_keys"),
             ("credits", "journal"),
+            ("credits", "key_spend"),
+            ("credits", "usage"),
             ("gateway", "alembic_version"),
             ("gateway", "api_keys"),
         ]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from twelve.app import admin_commands
+from twelve.app import admin_commands, usage_command
 
 # Only typer at module level: `twelve --help` and the simple commands must start fast, so FastAPI,
 # SQLAlchemy, aiohttp, pydantic and uvicorn are imported inside the commands that use them.
@@ -26,6 +26,7 @@ cli = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 admin_commands.register(cli)
+usage_command.register(cli)
 
 
 def _version(value: bool) -> None:

@@ -140,3 +140,7 @@ DEPLOYMENT_LATENCY = Gauge(
     "least-latency strategy sees it (read at scrape time).",
     ["deployment"],
 )
+USAGE_ROWS_DROPPED = Counter(
+    "twelve_usage_rows_dropped_total",
+    "Usage rows dropped because too many waited for the credits module (it was unreachable).",
+)

@@ -22,6 +22,7 @@ from twelve.modules.credits.api import (
     CreateCustomer,
     CreditGrant,
     UpdateCustomer,
+    UsageBucket,
 )
 from twelve.modules.gateway.api import (
     ApiKey,
@@ -181,4 +182,36 @@ def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
     async def revoke_key(key_id: str) -> ApiKey:
         return await admin.revoke_key(key_id, "key_id")
 
+    # Usage reports.
+
+    @router.get(
+        "/usage",
+        description="Requests, tokens and cost per UTC day, model, key or customer. "
+        "`customer_id` may be the customer's id or name; `from`/`to`: unix seconds or "
+        "YYYY-MM-DD (a `to` date includes that day).",
+    )
+    async def usage(
+        customer_id: str | None = None,
+        key_id: str | None = None,
+        model: str | None = None,
+        since: Annotated[str | None, Query(alias="from")] = None,
+        until: Annotated[str | None, Query(alias="to")] = None,
+        group_by: Annotated[str, Query(description="day, model, key or customer.")] = "day",
+    ) -> UsageReport:
+        buckets = await admin.usage(
+            customer=customer_id,
+            key_id=key_id,
+            model=model,
+            since=since,
+            until=until,
+            group_by=group_by,
+        )
+        return UsageReport(group_by=group_by, data=buckets)
+
     return router
+
+
+class UsageReport(BaseModel):
+    object: str = "list"
+    group_by: str
+    data: list[UsageBucket]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec
 from twelve.modules.admin.service import Administration
-from twelve.modules.credits.api import CustomersService, LedgerService
+from twelve.modules.credits.api import CustomersService, LedgerService, UsageService
 from twelve.modules.gateway.api import KeysService
 from twelve.modules.models.api import ModelsService
 
@@ -16,6 +16,7 @@ def build(context: ModuleContext) -> Built:
         context.port(KeysService),
         context.port(ModelsService),
         context.port(LedgerService),
+        context.port(UsageService),
     )
     return Built(facts=[admin])
 

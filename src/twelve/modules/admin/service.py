@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from twelve.kernel.errors import InvalidRequest, NotFound
 from twelve.kernel.text import MESSAGE, has_control_characters
+from twelve.kernel.time_window import time_window
 from twelve.modules.credits.api import (
     Account,
     AddCredits,
@@ -22,6 +23,9 @@ from twelve.modules.credits.api import (
     LedgerEntry,
     LedgerService,
     UpdateCustomer,
+    UsageBucket,
+    UsageQuery,
+    UsageService,
 )
 from twelve.modules.gateway.api import (
     ApiKey,
@@ -49,11 +53,13 @@ class Administration:
         keys: KeysService,
         models: ModelsService,
         ledger: LedgerService | None = None,
+        usage: UsageService | None = None,
     ) -> None:
         self.customers = customers
         self.keys = keys
         self.models = models
         self._ledger = ledger
+        self._usage = usage
 
     async def create_customer(self, name: str, credits: Decimal | int = 0) -> Customer:
         """Raises pydantic's `ValidationError` for a name or opening balance that is not
@@ -162,3 +168,44 @@ class Administration:
                 param="models",
                 code="model_not_found",
             )
+
+    # Usage reports (the admin API's GET /usage and `twelve usage`).
+
+    async def usage(
+        self,
+        *,
+        customer: str | None = None,
+        key_id: str | None = None,
+        model: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        group_by: str = "day",
+        customer_param: str = "customer_id",
+    ) -> list[UsageBucket]:
+        """Usage totals per `group_by` (day, model, key or customer). `customer` by id or name;
+        `since`/`until` as unix seconds or UTC dates (an `until` date includes that day)."""
+        if self._usage is None:
+            raise InvalidRequest("Usage is not served by this process.")
+        if group_by not in _USAGE_GROUPS:
+            raise InvalidRequest(
+                f"Invalid value for 'group_by': {group_by[:40]!r}; use {', '.join(_USAGE_GROUPS)}.",
+                param="group_by",
+            )
+        start, stop = time_window(since, until)
+        customer_id = (
+            None if customer is None else (await self.customer(customer, customer_param)).id
+        )
+        query = UsageQuery.model_validate(
+            {
+                "customer_id": customer_id,
+                "key_id": None if key_id is None else printable(key_id, "key_id"),
+                "model": None if model is None else printable(model, "model"),
+                "since": start,
+                "until": stop,
+                "group_by": group_by,
+            }
+        )
+        return await self._usage.usage(query)
+
+
+_USAGE_GROUPS = ("day", "model", "key", "customer")

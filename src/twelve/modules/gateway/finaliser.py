@@ -3,12 +3,15 @@
 `finish` is synchronous up to the point of no return: it marks the exchange finished, meters the
 final usage (or counts it as unknown) and counts the outcome before it awaits anything, so a
 cancellation cannot undo or repeat it. What the admission stages took is then given back in a
-task of its own (latest stage first), which a cancelled caller does not cancel.
+task of its own (latest stage first), which a cancelled caller does not cancel. The request's
+usage row then goes to the usage meter (a synchronous append), since the credit hold's settle
+says what was charged; a request whose stages took nothing is metered at once, with no task.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from twelve.kernel.telemetry.logging import get_logger
 from twelve.kernel.telemetry.metrics import REQUESTS_FINALISED, USAGE_UNKNOWN
@@ -19,7 +22,9 @@ log = get_logger("twelve.gateway.finaliser")
 
 
 class Finaliser:
-    def __init__(self) -> None:
+    def __init__(self, meter: Callable[[Exchange], None] | None = None) -> None:
+        """`meter`: takes each ended exchange's usage row (synchronously, never raising)."""
+        self._meter = meter
         # Settling tasks still running: held so that they are not garbage-collected mid-way.
         self._settling: set[asyncio.Task[None]] = set()
 
@@ -47,6 +52,8 @@ class Finaliser:
             self._settling.add(task)
             task.add_done_callback(self._settling.discard)
             exchange.settling = task
+        elif self._meter is not None:
+            self._meter(exchange)
 
     async def _settle(self, exchange: Exchange) -> None:
         for settle in reversed(exchange.settles):
@@ -54,3 +61,5 @@ class Finaliser:
                 await settle(exchange)
             except Exception:  # one stage failing to settle must not stop the others
                 log.exception("settle_failed", endpoint=exchange.endpoint.name)
+        if self._meter is not None:
+            self._meter(exchange)

@@ -1,22 +1,25 @@
-"""The public OpenAI-compatible routes: `/v1/models` and one generic handler per endpoint
-descriptor (`endpoints.py`). Thin: turn the HTTP request into an exchange, hand it to the
-pipeline, shape the answer.
+"""The public OpenAI-compatible routes: `/v1/models`, `/v1/usage` (the calling key's customer's
+usage) and one generic handler per endpoint descriptor (`endpoints.py`). Thin: turn the HTTP
+request into an exchange, hand it to the pipeline, shape the answer.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from fastapi.security.utils import get_authorization_scheme_param
 from pydantic import BaseModel
 from starlette.types import Receive, Scope, Send
 
 from twelve.kernel.edge import DirectRoutes
-from twelve.kernel.errors import TwelveError
+from twelve.kernel.errors import InvalidRequest, TwelveError
 from twelve.kernel.http_errors import render
+from twelve.kernel.text import has_control_characters
+from twelve.kernel.time_window import time_window
+from twelve.modules.credits.api import UsageQuery, UsageService
 from twelve.modules.gateway.endpoints import ENDPOINTS, Endpoint
 from twelve.modules.gateway.exchange import Exchange
 from twelve.modules.gateway.request_body import read_body, schema_of
@@ -30,7 +33,10 @@ PREFIX = "/v1"
 _STREAM_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
-def build_router(gateway: Gateway) -> APIRouter:
+PublicGroup = Literal["day", "model", "key"]
+
+
+def build_router(gateway: Gateway, usage: UsageService | None = None) -> APIRouter:
     router = APIRouter(prefix=PREFIX, tags=["openai"])
 
     @router.get("/models")
@@ -42,6 +48,28 @@ def build_router(gateway: Gateway) -> APIRouter:
     async def get_model(model_id: str, request: Request) -> Response:
         caller = await gateway.authenticate(_bearer(request))
         return _json(_card(await gateway.get_model(caller, model_id)))
+
+    if usage is not None:
+
+        @router.get(
+            "/usage",
+            description="The calling key's customer's usage: requests, tokens and cost per "
+            "UTC day, model or key. `from`/`to`: unix seconds or YYYY-MM-DD (a `to` date "
+            "includes that day).",
+        )
+        async def get_usage(
+            request: Request,
+            key_id: Annotated[str | None, Query(description="One of your keys.")] = None,
+            model: str | None = None,
+            since: Annotated[str | None, Query(alias="from")] = None,
+            until: Annotated[str | None, Query(alias="to")] = None,
+            group_by: Annotated[str, Query(description="day, model or key.")] = "day",
+        ) -> Response:
+            caller = await gateway.authenticate(_bearer(request))
+            query = _usage_query(caller.customer_id, key_id, model, since, until, group_by)
+            buckets = await usage.usage(query)
+            data = [b.model_dump() for b in buckets]
+            return _json({"object": "list", "group_by": query.group_by, "data": data})
 
     for endpoint in ENDPOINTS:
         router.add_api_route(
@@ -98,6 +126,34 @@ class _Handler:
         except TwelveError as exc:
             response = render(exc)
         await response(scope, receive, send)
+
+
+def _usage_query(
+    customer_id: str,
+    key_id: str | None,
+    model: str | None,
+    since: str | None,
+    until: str | None,
+    group_by: str,
+) -> UsageQuery:
+    """Always the caller's customer: another customer's key id or model matches nothing."""
+    if group_by not in get_args(PublicGroup):
+        raise InvalidRequest(
+            f"Invalid value for 'group_by': {group_by[:40]!r}; use day, model or key.",
+            param="group_by",
+        )
+    for param, value in (("key_id", key_id), ("model", model)):
+        if value is not None and (len(value) > 200 or has_control_characters(value)):
+            raise InvalidRequest(f"Invalid value for '{param}'.", param=param)
+    start, stop = time_window(since, until)
+    return UsageQuery(
+        customer_id=customer_id,
+        key_id=key_id,
+        model=model,
+        since=start,
+        until=stop,
+        group_by=group_by,  # checked above
+    )
 
 
 def _bearer(request: Request) -> str:

@@ -8,7 +8,7 @@ from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec, migrations_of
 from twelve.modules.chat.api import ChatService
 from twelve.modules.completion.api import CompletionService
-from twelve.modules.credits.api import CustomersService, HoldsService
+from twelve.modules.credits.api import CustomersService, HoldsService, UsageService
 from twelve.modules.embeddings.api import EmbeddingsService
 from twelve.modules.gateway import http
 from twelve.modules.gateway.api import KeysService
@@ -24,6 +24,7 @@ from twelve.modules.gateway.stages.credit_hold import CreditHold
 from twelve.modules.gateway.stages.limit_store import LimitStore, MemoryLimitStore
 from twelve.modules.gateway.stages.rate_limit import RateLimit
 from twelve.modules.gateway.stages.redis_limit_store import RedisLimitStore
+from twelve.modules.gateway.usage_meter import UsageMeter
 from twelve.modules.models.api import ModelsService
 
 
@@ -47,6 +48,10 @@ def build(context: ModuleContext) -> Built:
     limit_store = _limit_store()
     context.on_stop(limit_store.close)
     rate_limit = RateLimit(limit_store, default_max_tokens=credits.default_max_tokens)
+    usage: UsageService = context.port(UsageService)
+    meter = UsageMeter(usage)
+    context.on_serve(meter.start)
+    context.on_stop(meter.stop)  # sends what is left: databases close after every stop hook
     gateway = Gateway(
         keys=keys,
         models=models,
@@ -56,10 +61,11 @@ def build(context: ModuleContext) -> Built:
         policy=RetryPolicy.from_settings(settings),
         # A refused request takes no hold: rate limits come first.
         admission=[rate_limit, credit_hold],
+        meter=meter.record,
     )
     return Built(
         services={KeysService: keys},
-        routers=[http.build_router(gateway)],
+        routers=[http.build_router(gateway, usage)],
         direct=http.direct_routes(gateway),
         facts=[gateway],
     )

@@ -7,7 +7,7 @@ goes through is in `pipeline.py`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from twelve.modules.chat.api import ChatService
 from twelve.modules.completion.api import CompletionService
@@ -36,12 +36,13 @@ class Gateway:
         embeddings: EmbeddingsService,
         policy: RetryPolicy,
         admission: Sequence[Stage] = (),
+        meter: Callable[[Exchange], None] | None = None,
     ) -> None:
         """`admission`: stages that run after the allow-list and before routing, in order (rate
-        limit, credit hold, cache, as they land)."""
+        limit, credit hold, cache, as they land). `meter`: takes each ended request's usage."""
         self._models = PlanCache(models)
         self._authenticate = Authenticate(keys)
-        self.finaliser = Finaliser()
+        self.finaliser = Finaliser(meter)
         self.pipeline = Pipeline(
             stages=(self._authenticate, ReadBody(), AllowList(), *admission),
             ports=FeaturePorts(chat=chat, completion=completion, embeddings=embeddings),

@@ -73,6 +73,10 @@ holds = Table(
     Column("charged", BigInteger, nullable=True),
     Column("overrun", Boolean, nullable=False),
     Column("at_hold", Boolean, nullable=False),  # settled at the hold: the cost was unknown
+    # The key whose budget the hold counts against, and the budget period's start (unix
+    # seconds): settling moves the hold from `key_spend.held` to `spent` in that same period.
+    Column("key_id", String(40), nullable=True),
+    Column("key_period", BigInteger, nullable=True),
     Index("ix_holds_open", "state", "expires_at"),
 )
 
@@ -85,4 +89,39 @@ idempotency_keys = Table(
     Column("transaction_id", String(40), nullable=False),
     Column("response", Text, nullable=False),
     Column("created_at", BigInteger, nullable=False),
+)
+
+# What each key with a budget has spent and holds in one budget period (a UTC day or month,
+# by its start in unix seconds): a hold must fit `spent + held` under the budget, in the same
+# transaction as the customer's balance.
+key_spend = Table(
+    "key_spend",
+    metadata,
+    Column("key_id", String(40), primary_key=True),
+    Column("period_start", BigInteger, primary_key=True),
+    Column("spent", BigInteger, nullable=False),
+    Column("held", BigInteger, nullable=False),
+)
+
+# One row per finished request that reached an upstream (`UsageRecord`), written in batches;
+# `day` is the UTC date of `at`, kept so that both engines group by it alike.
+usage = Table(
+    "usage",
+    metadata,
+    Column("request_id", String(128), primary_key=True),
+    Column("customer_id", String(40), nullable=False),
+    Column("key_id", String(40), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("deployment", String(200), nullable=False),
+    Column("endpoint", String(64), nullable=False),
+    Column("outcome", String(20), nullable=False),
+    Column("input_tokens", BigInteger, nullable=False),
+    Column("output_tokens", BigInteger, nullable=False),
+    Column("cost_micros", BigInteger, nullable=False),
+    Column("unpriced", Boolean, nullable=False),
+    Column("usage_unknown", Boolean, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("day", String(10), nullable=False),
+    Index("ix_usage_customer_at", "customer_id", "at"),
+    Index("ix_usage_key_at", "key_id", "at"),
 )

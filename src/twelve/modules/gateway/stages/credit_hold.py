@@ -27,6 +27,7 @@ from twelve.kernel.telemetry.metrics import (
     UNPRICED_REQUESTS,
 )
 from twelve.modules.credits.api import Hold, HoldsService, InsufficientQuota, PlaceHold
+from twelve.modules.gateway.api import Principal
 from twelve.modules.gateway.exchange import Exchange, Settle
 from twelve.modules.gateway.stages.allow_list import model_not_found
 from twelve.modules.gateway.stages.cost_estimate import (
@@ -77,23 +78,25 @@ class CreditHold:
         if not any(p.input or p.output for p in prices):  # free or unpriced: nothing to count
             if not any(p.priced for p in prices):
                 UNPRICED_REQUESTS.labels(exchange.model).inc()
+                exchange.unpriced = True  # its usage rows say so
             return None
         body = exchange.body
         worst, dearest = self._dearest(prices, plan, input_bound(body), body, capability)
         if worst <= 0:  # e.g. embeddings on a model priced for output only
             return None
-        customer = exchange.principal.customer_id
+        principal = exchange.principal
+        customer = principal.customer_id
         request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
         exact: int | None = None  # the worst case at the counted prompt, once counted
         try:
-            hold = await self._place(customer, worst, request_id)
+            hold = await self._place(principal, worst, request_id)
         except InsufficientQuota:
             exact, dearest = self._dearest(prices, plan, await input_tokens(body), body, capability)
             if exact >= worst:
                 CREDIT_HOLDS.labels("refused").inc()
                 raise
             try:
-                hold = await self._place(customer, exact, request_id)
+                hold = await self._place(principal, exact, request_id)
             except InsufficientQuota:
                 CREDIT_HOLDS.labels("refused").inc()
                 raise
@@ -116,6 +119,7 @@ class CreditHold:
             settled = await self._holds.settle(hold.id, exact if cost is None else cost)
             if not settled.applied:  # the sweeper got there first
                 return
+            ended.charged_micros = settled.charged_micros  # for the usage row
             how = "overrun" if settled.overrun else "actual" if cost is not None else "at_hold"
             CREDIT_SETTLEMENTS.labels(how).inc()
             COST_MICROS.labels(ended.model, customer).inc(settled.charged_micros)
@@ -124,13 +128,16 @@ class CreditHold:
 
         return settle
 
-    async def _place(self, customer: str, micros: int, request_id: str) -> Hold:
+    async def _place(self, principal: Principal, micros: int, request_id: str) -> Hold:
+        """Hold `micros` on the customer's balance and, in the same write, on the key's budget."""
         return await self._holds.hold(
             PlaceHold(
-                customer_id=customer,
+                customer_id=principal.customer_id,
                 amount_micros=micros,
                 request_id=request_id,
                 ttl_seconds=self._hold_seconds,
+                key_id=principal.key_id,
+                budget=principal.budget,
             )
         )
 
