@@ -241,7 +241,7 @@ async def test_an_expired_key_is_refused_even_from_the_cache(gateway_db: Databas
     keys = registry(gateway_db, cache_seconds=30)
     stage = Authenticate(keys)
     issued = await keys.create_key(
-        CreateApiKey(customer_id="cus_acme", expires_at=int(time.time()) + 1)
+        CreateApiKey(customer_id="cus_acme", expires_at=int(time.time()) + 3)
     )
     assert (await stage.principal(issued.key)).key_id == issued.id  # cached for 30 s now
     expired = REJECTIONS.labels("expired")
