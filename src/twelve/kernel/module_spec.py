@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 from fastapi import APIRouter
 from pydantic_settings import BaseSettings
 
+from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.db import Database
 from twelve.kernel.edge import DirectRoutes
 from twelve.kernel.http_client import HttpClient
@@ -84,6 +85,15 @@ class ModuleContext:
         a variable annotated with the Protocol (`models: ModelsService = context.port(...)`).
         """
         return self._ports(protocol)
+
+    def optional_port(self, protocol: type[Any]) -> Any:
+        """`port(protocol)`, or None when its module is neither served here nor located
+        (`TWELVE_<MODULE>_URL`): for what a module offers only when that other module is there
+        (admin's webhook pages without the events module)."""
+        try:
+            return self._ports(protocol)
+        except ConfigFileError:
+            return None
 
     def on_start(self, hook: Hook) -> None:
         """Run `hook` once the databases are migrated, before the first request (in order)."""

@@ -144,3 +144,8 @@ USAGE_ROWS_DROPPED = Counter(
     "twelve_usage_rows_dropped_total",
     "Usage rows dropped because too many waited for the credits module (it was unreachable).",
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "twelve_webhook_attempts_total",
+    "Webhook delivery attempts by outcome (delivered, failed and to be retried, dead).",
+    ["outcome"],
+)
