@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Network, IPv6Network, ip_network
+from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from twelve.kernel.config_file import ConfigFileError, load_config_file
 
 # Standard Webhooks' suggested schedule (Svix's): seconds after the previous attempt. Eight
 # attempts over about a day and a quarter, then the delivery is dead.
@@ -61,3 +64,21 @@ class EventsSettings(BaseSettings):
         if isinstance(parts, list):
             return [ip_network(str(part), strict=False) for part in parts]
         return parts
+
+
+def with_config_file(settings: EventsSettings, path: Path | None) -> EventsSettings:
+    """`settings` plus the config file's `webhooks: {allow_networks: [...]}` (both lists count)."""
+    section = load_config_file(path).get("webhooks") or {}
+    if not isinstance(section, dict) or set(section) - {"allow_networks"}:
+        raise ConfigFileError(f"config file {path}: `webhooks` takes only `allow_networks`")
+    listed = section.get("allow_networks") or []
+    if not isinstance(listed, list):
+        raise ConfigFileError(f"config file {path}: `webhooks.allow_networks` must be a list")
+    try:
+        extra = EventsSettings.model_validate({"allow_networks": ",".join(map(str, listed))})
+    except ValidationError:
+        raise ConfigFileError(
+            f"config file {path}: `webhooks.allow_networks` must list CIDRs (127.0.0.0/8)"
+        ) from None
+    networks = [*settings.allow_networks, *extra.allow_networks]
+    return settings.model_copy(update={"allow_networks": networks})
