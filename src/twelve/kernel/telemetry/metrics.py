@@ -149,3 +149,8 @@ WEBHOOK_ATTEMPTS = Counter(
     "Webhook delivery attempts by outcome (delivered, failed and to be retried, dead).",
     ["outcome"],
 )
+EVENTS_DEAD = Counter(
+    "twelve_events_dead_total",
+    "Events a subscriber failed on too many times, copied to the dead-letter stream.",
+    ["subscriber"],
+)
