@@ -25,6 +25,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from twelve.kernel.background import cancel_and_wait
 from twelve.kernel.event_bus import Event, Handler
 from twelve.kernel.telemetry.metrics import EVENTS_DEAD
 
@@ -94,12 +95,9 @@ class NatsBus:
         await self._nc.subscribe(advisories, cb=self._on_max_deliveries)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            await cancel_and_wait(task)
         if self._nc is not None:
             with contextlib.suppress(Exception):
                 await self._nc.drain()

@@ -13,7 +13,6 @@ subscribers are idempotent on it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import time
 from typing import Any
@@ -24,6 +23,7 @@ from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, Text,
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from twelve.kernel.background import cancel_and_wait
 from twelve.kernel.db import Database
 from twelve.kernel.event_bus import Event, EventBus
 from twelve.kernel.unit_of_work import OutboxWriter
@@ -84,11 +84,8 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run(), name=f"twelve-outbox-{self._db.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         while True:

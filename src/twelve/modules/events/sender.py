@@ -16,6 +16,7 @@ import time
 import aiohttp
 import structlog
 
+from twelve.kernel.background import cancel_and_wait
 from twelve.kernel.telemetry.metrics import WEBHOOK_ATTEMPTS
 from twelve.modules.events.callback_guard import GuardedResolver, check_url, describe
 from twelve.modules.events.deliveries import Deliveries, Due
@@ -53,11 +54,8 @@ class Sender:
         self._task = asyncio.create_task(self._run(), name="twelve-webhook-sender")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
         if self._session is not None:
             await self._session.close()
             self._session = None
