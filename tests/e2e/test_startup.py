@@ -120,7 +120,8 @@ def test_an_empty_internal_key_opens_nothing(plain_server: TwelveServer) -> None
 def test_the_banner_tells_the_truth(plain_server: TwelveServer) -> None:
     lines = plain_server.stderr().splitlines()
     banner = [line for line in lines if line.startswith("Twelve: ")]
-    assert "Twelve: modules gateway, chat, completion, embeddings, credits, models, admin" in banner
+    modules = "gateway, chat, completion, embeddings, credits, models, events, admin"
+    assert f"Twelve: modules {modules}" in banner
     assert "Twelve: 0 models from no TWELVE_CONFIG" in banner
     assert banner[-1] == f"Twelve: serving on {plain_server.base_url}"
     plain_server.wait_for_log(event="loaded 0 models from nowhere (TWELVE_CONFIG is unset)")

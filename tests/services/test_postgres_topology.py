@@ -27,7 +27,8 @@ async def test_one_dsn_gives_every_module_its_own_schema(tmp_path: Path) -> None
             principal = await container.administration().keys.authenticate(issued.key)
             assert principal is not None
             assert principal.customer_id == customer.id
-            assert (await container.readiness()).databases == {"gateway": True, "credits": True}
+            databases = (await container.readiness()).databases
+            assert databases == {"gateway": True, "credits": True, "events": True}
         finally:
             await container.stop()
 
@@ -50,6 +51,7 @@ async def test_one_dsn_gives_every_module_its_own_schema(tmp_path: Path) -> None
             ("credits", "usage"),
             ("gateway", "alembic_version"),
             ("gateway", "api_keys"),
+            ("gateway", "outbox"),
         ]
         assert not (tmp_path / "gateway.db").exists()
 

@@ -28,9 +28,11 @@ from twelve.app.settings import Settings
 from twelve.app.startup_error import database_problem
 from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.db import Database, module_database_url
+from twelve.kernel.event_bus import EventBus, InProcessBus
 from twelve.kernel.http_client import HttpClient
 from twelve.kernel.migrations import upgrade
 from twelve.kernel.module_spec import Built, Hook, ModuleContext, ModuleSpec
+from twelve.kernel.nats_bus import NatsBus
 from twelve.kernel.remote import client_for, endpoints_for
 from twelve.kernel.rpc import Endpoints, RpcClient
 from twelve.modules.admin.service import Administration
@@ -133,6 +135,7 @@ class _Wiring:
         self.specs = list(catalogue)
         self.hosted = settings.hosted_modules
         self.http = HttpClient()
+        self.bus = event_bus(settings)
         self.providers = {protocol: spec for spec in self.specs for protocol in spec.provides}
         self.databases = {
             spec.name: _database(settings, spec.name)
@@ -170,6 +173,7 @@ class _Wiring:
             database=self.databases.get(spec.name),
             http=self.http,
             ports=self.port,
+            bus=self.bus,
         )
         built = spec.build(context) if spec.build is not None else Built()
         self.building.pop()
@@ -224,11 +228,19 @@ def build(settings: Settings, catalogue: Iterable[ModuleSpec] = CATALOGUE) -> Co
         internal=wiring.internal(),
         built=built,
         starts=[hook for context in contexts for hook in context.starts],
-        serving=[hook for context in contexts for hook in context.serving],
-        stops=[hook for context in contexts for hook in context.stops],
+        # The bus starts before any relay or consumer and stops after them (stops run reversed).
+        serving=[wiring.bus.start, *(hook for context in contexts for hook in context.serving)],
+        stops=[wiring.bus.stop, *(hook for context in contexts for hook in context.stops)],
         remotes=wiring.remotes,
         migrations={s.name: s.migrations for s in served if s.migrations is not None},
     )
+
+
+def event_bus(settings: Settings) -> EventBus:
+    """NATS JetStream when `TWELVE_NATS_URL` is set, else in process."""
+    if settings.nats_url:
+        return NatsBus(settings.nats_url)
+    return InProcessBus()
 
 
 def _database(settings: Settings, module: str) -> Database:

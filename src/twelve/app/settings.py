@@ -91,6 +91,10 @@ class ProcessSettings(BaseSettings):
         description="One PostgreSQL DSN for every module, each in a schema of its own.",
     )
 
+    nats_url: str | None = Field(
+        default=None,
+        description="nats://host:4222: domain events go through NATS JetStream (else in process).",
+    )
     modules: str = Field(
         default="all", description="The modules this process serves: `all` or a comma list."
     )
@@ -113,6 +117,14 @@ class ProcessSettings(BaseSettings):
                     f"must be at least {MIN_SECRET_LENGTH} characters (got {len(raw)}); "
                     "generate one with `openssl rand -hex 32`"
                 )
+        return value
+
+    @field_validator("nats_url", mode="before")
+    @classmethod
+    def _nats_url(cls, value: object) -> object:
+        value = _blank_is_unset(value)
+        if isinstance(value, str) and not value.startswith(("nats://", "tls://")):
+            raise ValueError("must be a nats:// or tls:// URL (nats://127.0.0.1:4222)")
         return value
 
     @field_validator("log_level", mode="before")

@@ -18,9 +18,13 @@ from typing import Any, Protocol, TypeVar
 from fastapi import APIRouter
 from pydantic_settings import BaseSettings
 
+from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.db import Database
 from twelve.kernel.edge import DirectRoutes
+from twelve.kernel.event_bus import EventBus, Handler, InProcessBus
 from twelve.kernel.http_client import HttpClient
+from twelve.kernel.outbox import OutboxRelay, ensure_outbox, outbox_writer
+from twelve.kernel.unit_of_work import OutboxWriter
 
 Hook = Callable[[], Awaitable[None]]
 S = TypeVar("S", bound=BaseSettings)
@@ -54,6 +58,7 @@ class ModuleContext:
         database: Database | None,
         http: HttpClient,
         ports: Callable[[type[Any]], Any],
+        bus: EventBus | None = None,
     ) -> None:
         self.name = name
         self.process = process
@@ -61,6 +66,7 @@ class ModuleContext:
         self.http = http
         self._database = database
         self._ports = ports
+        self.bus: EventBus = bus if bus is not None else InProcessBus()
         self.starts: list[Hook] = []
         self.serving: list[Hook] = []
         self.stops: list[Hook] = []
@@ -84,6 +90,30 @@ class ModuleContext:
         a variable annotated with the Protocol (`models: ModelsService = context.port(...)`).
         """
         return self._ports(protocol)
+
+    def optional_port(self, protocol: type[Any]) -> Any:
+        """`port(protocol)`, or None when its module is neither served here nor located
+        (`TWELVE_<MODULE>_URL`): for what a module offers only when that other module is there
+        (admin's webhook pages without the events module)."""
+        try:
+            return self._ports(protocol)
+        except ConfigFileError:
+            return None
+
+    def outbox(self) -> OutboxWriter:
+        """The hook that writes this module's published events in its commands' transactions
+        (`UnitOfWork(db, outbox=...)`); a serving process relays them to the event bus."""
+        relay = OutboxRelay(self.database, self.bus)
+        database = self.database
+        self.on_start(lambda: ensure_outbox(database))
+        self.on_serve(relay.start)
+        self.on_stop(relay.stop)
+        return outbox_writer(self.name)
+
+    def subscribe(self, subjects: str, handler: Handler) -> None:
+        """Handle events matching `subjects` (`twelve.gateway.key.*`), at least once each;
+        the module's name is the durable subscriber's."""
+        self.bus.subscribe(subjects, self.name, handler)
 
     def on_start(self, hook: Hook) -> None:
         """Run `hook` once the databases are migrated, before the first request (in order)."""

@@ -144,3 +144,13 @@ USAGE_ROWS_DROPPED = Counter(
     "twelve_usage_rows_dropped_total",
     "Usage rows dropped because too many waited for the credits module (it was unreachable).",
 )
+WEBHOOK_ATTEMPTS = Counter(
+    "twelve_webhook_attempts_total",
+    "Webhook delivery attempts by outcome (delivered, failed and to be retried, dead).",
+    ["outcome"],
+)
+EVENTS_DEAD = Counter(
+    "twelve_events_dead_total",
+    "Events a subscriber failed on too many times, copied to the dead-letter stream.",
+    ["subscriber"],
+)

@@ -16,6 +16,8 @@ from twelve.kernel.errors import AuthenticationFailed, InvalidRequest
 from twelve.kernel.http_errors import from_validation_error
 from twelve.modules.admin.adapters.admin_key import AdminKeySource
 from twelve.modules.admin.service import Administration
+from twelve.modules.admin.webhook_admin import WebhookAdministration
+from twelve.modules.admin.webhook_routes import webhook_router
 from twelve.modules.credits.api import (
     Account,
     AddCredits,
@@ -208,6 +210,8 @@ def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
         )
         return UsageReport(group_by=group_by, data=buckets)
 
+    if admin.events is not None:
+        router.include_router(webhook_router(WebhookAdministration(admin, admin.events)))
     return router
 
 

@@ -1,11 +1,12 @@
-"""The admin module as the process wires it: administration over the customers, keys and models
-ports. Its routes are mounted by the app, which holds the admin key."""
+"""The admin module as the process wires it: administration over the customers, keys, models
+and events ports. Its routes are mounted by the app, which holds the admin key."""
 
 from __future__ import annotations
 
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec
 from twelve.modules.admin.service import Administration
 from twelve.modules.credits.api import CustomersService, LedgerService, UsageService
+from twelve.modules.events.api import EventsService
 from twelve.modules.gateway.api import KeysService
 from twelve.modules.models.api import ModelsService
 
@@ -17,6 +18,7 @@ def build(context: ModuleContext) -> Built:
         context.port(ModelsService),
         context.port(LedgerService),
         context.port(UsageService),
+        events=context.optional_port(EventsService),
     )
     return Built(facts=[admin])
 

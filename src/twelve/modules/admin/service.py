@@ -27,6 +27,7 @@ from twelve.modules.credits.api import (
     UsageQuery,
     UsageService,
 )
+from twelve.modules.events.api import EventsService
 from twelve.modules.gateway.api import (
     ApiKey,
     CreateApiKey,
@@ -54,12 +55,15 @@ class Administration:
         models: ModelsService,
         ledger: LedgerService | None = None,
         usage: UsageService | None = None,
+        *,
+        events: EventsService | None = None,
     ) -> None:
         self.customers = customers
         self.keys = keys
         self.models = models
         self._ledger = ledger
         self._usage = usage
+        self.events = events
 
     async def create_customer(self, name: str, credits: Decimal | int = 0) -> Customer:
         """Raises pydantic's `ValidationError` for a name or opening balance that is not

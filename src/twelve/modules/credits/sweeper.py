@@ -5,8 +5,8 @@ orphan is settled once."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
+from twelve.kernel.background import cancel_and_wait
 from twelve.kernel.telemetry.logging import get_logger
 from twelve.modules.credits.api import HoldsService
 
@@ -25,10 +25,7 @@ class Sweeper:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         while True:

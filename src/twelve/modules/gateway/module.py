@@ -34,6 +34,7 @@ def build(context: ModuleContext) -> Built:
         context.database,
         context.port(CustomersService),
         cache_seconds=settings.key_cache_seconds,
+        outbox=context.outbox(),
     )
     context.on_stop(keys.close)
     models: ModelsService = context.port(ModelsService)

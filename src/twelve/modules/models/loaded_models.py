@@ -20,7 +20,8 @@ from twelve.kernel.config_file import ConfigFileError, load_config_file
 from twelve.modules.models.config import DeploymentConfig, ModelsConfig
 
 # The top-level sections the configuration file may hold.
-SECTIONS = ("models",)
+# `webhooks:` belongs to the events module (its `allow_networks`), which reads it itself.
+SECTIONS = ("models", "webhooks")
 # Configured header names that carry a credential (providers with custom auth headers).
 _AUTH_WORDS = ("auth", "key", "token", "secret", "subscription", "signature", "cookie")
 _LOOPBACK = frozenset({"localhost", "0.0.0.0", "::", "::1", "ip6-localhost"})
