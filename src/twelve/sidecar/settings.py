@@ -1,0 +1,25 @@
+"""The sidecar's settings (`TWELVE_SIDECAR_*`)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORT = 8765  # the `local` provider's default base URL points here
+
+
+class SidecarSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TWELVE_SIDECAR_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=DEFAULT_PORT, ge=1, le=65535)
+    # Requests one model runs at once (each on a worker thread), and how many more may wait;
+    # past that a request gets 503 with Retry-After rather than queueing without bound.
+    concurrency: int = Field(default=1, ge=1, le=64)
+    max_waiting: int = Field(default=32, ge=0, le=10_000)
+    # Bounds on what a client may send.
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    max_inputs: int = Field(default=256, ge=1, le=4096)
+    max_input_chars: int = Field(default=100_000, ge=1)
+    # Load every model at start-up instead of on first use.
+    preload: bool = False

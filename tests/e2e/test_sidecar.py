@@ -1,0 +1,106 @@
+"""The local sidecar behind the gateway: `twelve sidecar` as its own process, reached as the
+`local` provider by `twelve serve`, called with the official `openai` SDK and a Twelve key; the
+usage is metered like any upstream's."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+from openai import OpenAI
+
+from tests.e2e.server import TWELVE, TwelveServer, clean_env, free_port
+
+
+@pytest.fixture(scope="module")
+def sidecar_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("sidecar") / "sidecar.log"
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [TWELVE, "sidecar", "--port", str(port)],
+            env=clean_env({}),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def gateway(
+    sidecar_url: str, admin_key: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TwelveServer]:
+    root = tmp_path_factory.mktemp("local")
+    config = root / "twelve.yaml"
+    config.write_text(
+        "models:\n"
+        "  - name: local-embed\n"
+        "    capabilities: [embeddings]\n"
+        "    deployments:\n"
+        "      - provider: local\n"
+        f"        base_url: {sidecar_url}/v1\n"
+        "        model: local-embed\n"
+        "        free: true\n"
+    )
+    env = {
+        "TWELVE_CONFIG": str(config),
+        "TWELVE_DATA_DIR": str(root / "data"),
+        "TWELVE_ADMIN_KEY": admin_key,
+    }
+    server = TwelveServer(env, root / "stderr.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_local_embeddings_through_the_gateway_with_the_openai_sdk(
+    gateway: TwelveServer, admin_key: str, tmp_path: Path
+) -> None:
+    headers = {"Authorization": f"Bearer {admin_key}"}
+    with httpx.Client(base_url=gateway.base_url, headers=headers, timeout=30) as admin:
+        admin.post("/admin/v1/customers", json={"name": "offline"})
+        key = admin.post("/admin/v1/keys", json={"customer_id": "offline"}).json()["key"]
+    with OpenAI(api_key=key, base_url=f"{gateway.base_url}/v1", max_retries=0) as client:
+        answer = client.embeddings.with_raw_response.create(
+            model="local-embed",
+            input=["A man is playing a guitar.", "Someone strums a guitar.", "Rates rose."],
+        )
+        parsed = answer.parse()
+    assert answer.headers["x-twelve-provider"] == "local"
+    vectors = np.array([row.embedding for row in parsed.data])
+    assert vectors.shape == (3, 384)
+    similarity = vectors @ vectors.T
+    assert similarity[0, 1] > similarity[0, 2] + 0.3
+    assert parsed.usage.prompt_tokens > 0
+    usage = httpx.get(
+        f"{gateway.base_url}/v1/usage", headers={"Authorization": f"Bearer {key}"}, timeout=30
+    )
+    deadline = time.monotonic() + 10
+    while usage.json()["data"] == [] and time.monotonic() < deadline:
+        time.sleep(0.2)
+        usage = httpx.get(
+            f"{gateway.base_url}/v1/usage", headers={"Authorization": f"Bearer {key}"}, timeout=30
+        )
+    [day] = usage.json()["data"]
+    assert day["requests"] == 1 and day["input_tokens"] == parsed.usage.prompt_tokens
