@@ -19,6 +19,10 @@ from tests.fakes.upstream import FakeUpstream
 from twelve.kernel.db import Database
 from twelve.kernel.http_client import HttpClient
 
+# In-process apps built from the environment list the sidecar's models unless it is off; tests
+# that want it turn it on themselves.
+os.environ.setdefault("TWELVE_SIDECAR", "off")
+
 BACKENDS = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
 
 

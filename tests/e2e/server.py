@@ -33,9 +33,10 @@ def free_port() -> int:
 
 
 def clean_env(overrides: Mapping[str, str]) -> dict[str, str]:
-    """This process's environment minus any TWELVE_/OPENAI_ settings, plus `overrides`."""
+    """This process's environment minus any TWELVE_/OPENAI_ settings, plus `overrides`. The local
+    sidecar is off unless a test turns it on (each `twelve serve` would start one)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWELVE_", "OPENAI_"))}
-    return env | dict(overrides)
+    return env | {"TWELVE_SIDECAR": "off"} | dict(overrides)
 
 
 def run_cli(

@@ -4,6 +4,8 @@ usage is metered like any upstream's."""
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -104,3 +106,66 @@ def test_local_embeddings_through_the_gateway_with_the_openai_sdk(
         )
     [day] = usage.json()["data"]
     assert day["requests"] == 1 and day["input_tokens"] == parsed.usage.prompt_tokens
+
+
+def children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def wait_healthy(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, f"no sidecar at {url}"
+        time.sleep(0.1)
+
+
+def test_twelve_serve_runs_the_sidecar_and_lists_its_models_with_no_config(
+    admin_key: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = {
+        "TWELVE_DATA_DIR": str(tmp_path / "data"),
+        "TWELVE_ADMIN_KEY": admin_key,
+        "TWELVE_SIDECAR": "auto",
+        "TWELVE_SIDECAR_PORT": str(port),
+    }
+    server = TwelveServer(env, tmp_path / "stderr.log")
+    server.start()
+    sidecar = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(sidecar)
+        assert server._process is not None
+        [child] = children(server._process.pid)
+        headers = {"Authorization": f"Bearer {admin_key}"}
+        with httpx.Client(base_url=server.base_url, headers=headers, timeout=30) as admin:
+            admin.post("/admin/v1/customers", json={"name": "fresh"})
+            key = admin.post("/admin/v1/keys", json={"customer_id": "fresh"}).json()["key"]
+        with OpenAI(api_key=key, base_url=f"{server.base_url}/v1", max_retries=0) as client:
+            assert "local-embed" in {m.id for m in client.models.list()}
+            vector = client.embeddings.create(model="local-embed", input="hello").data[0]
+            assert len(vector.embedding) == 384
+
+        os.kill(child, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while True:
+            now = children(server._process.pid)
+            if now and now != [child]:
+                break
+            assert time.monotonic() < deadline, "the sidecar was not started again"
+            time.sleep(0.1)
+        wait_healthy(sidecar)
+        [again] = now
+    finally:
+        server.stop()
+    assert (
+        not Path(f"/proc/{again}").exists()
+        or "zombie" in Path(f"/proc/{again}/status").read_text().lower()
+    )

@@ -147,29 +147,9 @@ def sidecar(
     ] = None,
 ) -> None:
     """Serve the local models (embeddings, classification, summarisation) on their own."""
-    import uvicorn
-    from pydantic import ValidationError
+    from twelve.sidecar.server import serve as serve_sidecar
 
-    from twelve.app.settings_errors import CONFIGURATION, exit_with
-    from twelve.sidecar.app import create_app
-    from twelve.sidecar.settings import SidecarSettings
-
-    try:
-        settings = SidecarSettings()
-    except ValidationError as exc:
-        exit_with([str(e["loc"][0]) + ": " + e["msg"] for e in exc.errors()], prefix=CONFIGURATION)
-    bind_host = host or settings.host
-    bind_port = port or settings.port
-    typer.echo(f"Twelve sidecar: serving local models on http://{bind_host}:{bind_port}", err=True)
-    uvicorn.run(
-        create_app(settings),
-        host=bind_host,
-        port=bind_port,
-        log_level="warning",
-        limit_concurrency=256,
-        timeout_keep_alive=5,
-        h11_max_incomplete_event_size=32 * 1024,
-    )
+    serve_sidecar(host, port)
 
 
 @cli.command()

@@ -17,14 +17,17 @@ from types import FrameType
 
 import uvicorn
 import uvloop
+from pydantic import ValidationError
 
 from twelve.app.asgi import admin_key_for, create_app, create_metrics_app
 from twelve.app.bootstrap import Container, build
 from twelve.app.http_protocol import Limits, protocol_class
 from twelve.app.settings import Settings
 from twelve.app.settings_errors import CONFIGURATION, SettingsError, ensure_data_dir, exit_with
+from twelve.app.sidecar_process import SidecarProcess
 from twelve.app.startup_error import StartupError
 from twelve.kernel.config_file import ConfigFileError
+from twelve.kernel.sidecar_location import SidecarLocation
 from twelve.kernel.telemetry.logging import setup_logging
 from twelve.modules.admin.adapters.admin_key import AdminKeyError, AdminKeySource
 
@@ -92,6 +95,19 @@ def run(settings: Settings, port_name: str = "TWELVE_PORT") -> None:
         admin_key = admin_key_for(settings) if container.admin is not None else None
     except AdminKeyError as exc:
         exit_with([str(exc)])
+    try:
+        location = SidecarLocation()
+    except ValidationError as exc:
+        exit_with([f"TWELVE_{str(e['loc'][0]).upper()}: {e['msg']}" for e in exc.errors()],
+                  prefix=CONFIGURATION)  # fmt: skip
+    # The embedded default runs the local models too: a process that serves the models module
+    # keeps the sidecar running beside it (unless it is off or run elsewhere). It starts and stops
+    # with the app's lifespan: uvicorn re-raises the stopping signal once it has shut down, so
+    # nothing after `serve` would run.
+    if "models" in settings.hosted_modules:
+        sidecar = SidecarProcess(location)
+        container.serving.append(sidecar.start)
+        container.stops.append(sidecar.stop)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(_serve(settings, container, admin_key, main, metrics))
 

@@ -12,13 +12,17 @@ import logging
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
 from twelve.kernel.config_file import ConfigFileError, load_config_file
+from twelve.kernel.sidecar_location import SidecarLocation
 from twelve.modules.models.config import DeploymentConfig, ModelsConfig
 
+# The sidecar's models the gateway serves today (name, capability), present with no config file.
+LOCAL_MODELS = (("local-embed", "embeddings"),)
 # The top-level sections the configuration file may hold.
 # `webhooks:` belongs to the events module (its `allow_networks`), which reads it itself.
 SECTIONS = ("models", "webhooks")
@@ -43,7 +47,33 @@ class LoadedModels:
         return len(self.config.models)
 
 
-def load_models(path: Path | None, *, host: str, port: int) -> LoadedModels:
+def local_models(location: SidecarLocation) -> list[dict[str, Any]]:
+    """The sidecar's models, listed unless the sidecar is off (served by `twelve serve`'s own
+    sidecar, or the one at `TWELVE_SIDECAR_URL`). Free: they run on this machine."""
+    if not location.enabled:
+        return []
+    return [
+        {
+            "name": name,
+            "owned_by": "twelve-local",
+            "capabilities": [capability],
+            "deployments": [
+                {
+                    "provider": "local",
+                    "base_url": location.base_url,
+                    "model": name,
+                    "free": True,
+                    "timeout": 120,
+                }
+            ],
+        }
+        for name, capability in LOCAL_MODELS
+    ]
+
+
+def load_models(
+    path: Path | None, *, host: str, port: int, local: SidecarLocation | None = None
+) -> LoadedModels:
     """Load and check the models section; warn, one log line each, about what will not work."""
     raw = load_config_file(path)
     unknown = sorted(str(k) for k in raw if k not in SECTIONS)
@@ -53,7 +83,11 @@ def load_models(path: Path | None, *, host: str, port: int) -> LoadedModels:
             f" (known: {', '.join(SECTIONS)})"
         )
     try:
-        config = ModelsConfig.model_validate({"models": raw.get("models") or []})
+        listed = list(raw.get("models") or [])
+        named = {m.get("name") for m in listed if isinstance(m, dict)}
+        # A model of the config file by the same name wins over the sidecar's.
+        defaults = [m for m in local_models(local) if m["name"] not in named] if local else []
+        config = ModelsConfig.model_validate({"models": listed + defaults})
     except ValidationError as exc:
         raise ConfigFileError(f"config file {path}: {_first_problem(exc)}") from None
     refuse_self_loops(config, host, port)

@@ -7,11 +7,13 @@ from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec
 from twelve.modules.models.api import ModelsService
 from twelve.modules.models.loaded_models import announce, load_models
 from twelve.modules.models.service import build_models_service
+from twelve.modules.models.settings import ModelsSettings
 
 
 def build(context: ModuleContext) -> Built:
     process = context.process
-    loaded = load_models(process.config, host=process.host, port=process.port)
+    local = context.settings_as(ModelsSettings)
+    loaded = load_models(process.config, host=process.host, port=process.port, local=local)
     context.on_serve(lambda: announce(loaded))
     return Built(
         services={ModelsService: build_models_service(loaded.config, context.http)},
@@ -20,4 +22,4 @@ def build(context: ModuleContext) -> Built:
     )
 
 
-MODULE = ModuleSpec(name="models", provides=(ModelsService,), build=build)
+MODULE = ModuleSpec(name="models", provides=(ModelsService,), settings=ModelsSettings, build=build)
