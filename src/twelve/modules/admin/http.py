@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from twelve.kernel.errors import AuthenticationFailed, InvalidRequest
 from twelve.kernel.http_errors import from_validation_error
 from twelve.modules.admin.adapters.admin_key import AdminKeySource
+from twelve.modules.admin.models_view import ModelView
 from twelve.modules.admin.service import Administration
 from twelve.modules.credits.api import (
     Account,
@@ -182,6 +183,17 @@ def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
     async def revoke_key(key_id: str) -> ApiKey:
         return await admin.revoke_key(key_id, "key_id")
 
+    # Models and their deployments' health.
+
+    @router.get(
+        "/models",
+        description="Every model with its strategy and fallbacks, and every deployment with its "
+        "priority, weight, active health (last check, status), circuit breaker (state, ejected "
+        "until, ejections), latency average and requests in flight, as this process sees them.",
+    )
+    async def models() -> ModelList:
+        return ModelList(data=await admin.models_view())
+
     # Usage reports.
 
     @router.get(
@@ -209,6 +221,11 @@ def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
         return UsageReport(group_by=group_by, data=buckets)
 
     return router
+
+
+class ModelList(BaseModel):
+    object: str = "list"
+    data: list[ModelView]
 
 
 class UsageReport(BaseModel):

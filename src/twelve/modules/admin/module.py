@@ -1,12 +1,12 @@
-"""The admin module as the process wires it: administration over the customers, keys and models
-ports. Its routes are mounted by the app, which holds the admin key."""
+"""The admin module as the process wires it: administration over the customers, keys, models and
+routing-state ports. Its routes are mounted by the app, which holds the admin key."""
 
 from __future__ import annotations
 
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec
 from twelve.modules.admin.service import Administration
 from twelve.modules.credits.api import CustomersService, LedgerService, UsageService
-from twelve.modules.gateway.api import KeysService
+from twelve.modules.gateway.api import KeysService, RoutingStateService
 from twelve.modules.models.api import ModelsService
 
 
@@ -17,6 +17,7 @@ def build(context: ModuleContext) -> Built:
         context.port(ModelsService),
         context.port(LedgerService),
         context.port(UsageService),
+        context.port(RoutingStateService),
     )
     return Built(facts=[admin])
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from twelve.kernel.errors import InvalidRequest, NotFound
 from twelve.kernel.text import MESSAGE, has_control_characters
 from twelve.kernel.time_window import time_window
+from twelve.modules.admin.models_view import ModelView, models_view
 from twelve.modules.credits.api import (
     Account,
     AddCredits,
@@ -34,6 +35,7 @@ from twelve.modules.gateway.api import (
     KeyPage,
     KeysService,
     RotateApiKey,
+    RoutingStateService,
     UpdateApiKey,
 )
 from twelve.modules.models.api import ModelsService
@@ -54,12 +56,14 @@ class Administration:
         models: ModelsService,
         ledger: LedgerService | None = None,
         usage: UsageService | None = None,
+        routing: RoutingStateService | None = None,
     ) -> None:
         self.customers = customers
         self.keys = keys
         self.models = models
         self._ledger = ledger
         self._usage = usage
+        self._routing = routing
 
     async def create_customer(self, name: str, credits: Decimal | int = 0) -> Customer:
         """Raises pydantic's `ValidationError` for a name or opening balance that is not
@@ -206,6 +210,12 @@ class Administration:
             }
         )
         return await self._usage.usage(query)
+
+    async def models_view(self) -> list[ModelView]:
+        """Every model with its routing, every deployment with its health and breaker."""
+        if self._routing is None:
+            raise InvalidRequest("Routing state is not served by this process.")
+        return await models_view(self.models, self._routing)
 
 
 _USAGE_GROUPS = ("day", "model", "key", "customer")
