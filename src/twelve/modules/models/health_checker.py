@@ -5,7 +5,8 @@ One task per checked deployment, started by the models module's serve hook and c
 stop hook. Each task probes at once (so the gateway knows before the first request), then every
 `interval_seconds` with ±10% jitter (so many processes do not probe in step). A deployment turns
 unhealthy after `unhealthy_threshold` failed checks in a row and healthy after `healthy_threshold`
-good ones (Envoy's thresholds): one lost packet does not eject it. An upstream that does not serve
+good ones (Envoy's thresholds; from `unknown`, one good check is enough): one lost packet does
+not eject it. An upstream that does not serve
 the path (404, 405, 501) stays `unknown`, logged once: no evidence either way.
 
 Nothing here decides routing: the gateway reads the snapshot (`health_watch.py` there) and skips
@@ -70,7 +71,8 @@ class _Tracker:
         status = self.health.status
         if result.result == "healthy":
             self.failures, self.successes = 0, self.successes + 1
-            if status != "healthy" and self.successes >= config.healthy_threshold:
+            # From unknown one good check is enough (as Envoy treats a new host's first one).
+            if status == "unknown" or self.successes >= config.healthy_threshold:
                 status = "healthy"
         elif result.result == "unhealthy":
             self.failures, self.successes = self.failures + 1, 0

@@ -9,7 +9,7 @@ OpenAI-compatible upstreams (the provider's cheap call; none for providers that 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class HealthCheckConfig(BaseModel):
@@ -36,3 +36,10 @@ class HealthCheckConfig(BaseModel):
     healthy_threshold: int = Field(
         default=1, ge=1, le=100, description="Healthy checks in a row that mark it healthy again."
     )
+
+    @field_validator("path")
+    @classmethod
+    def _below_base_url(cls, path: str | None) -> str | None:
+        if path is not None and ".." in path.split("/"):
+            raise ValueError("must stay below the deployment's base_url (no `..`)")
+        return path
