@@ -64,7 +64,7 @@ class CreditHoldSettings(BaseSettings):
 
 class RateLimitSettings(BaseSettings):
     """Where the gateway counts rate limits: this process's memory, or Redis shared by every
-    gateway process (`TWELVE_REDIS_URL`; empty is unset)."""
+    gateway process (`TWELVE_REDIS_URL`; empty is unset), which then shares breaker state too."""
 
     model_config = SettingsConfigDict(env_prefix="TWELVE_", extra="ignore")
 
