@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 from twelve.kernel.errors import AuthenticationFailed, InvalidRequest
 from twelve.kernel.http_errors import from_validation_error
 from twelve.modules.admin.adapters.admin_key import AdminKeySource
-from twelve.modules.admin.models_view import ModelView
+from twelve.modules.admin.models_view import ModelRouting
 from twelve.modules.admin.service import Administration
 from twelve.modules.credits.api import (
     Account,
@@ -191,8 +191,8 @@ def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
         "priority, weight, active health (last check, status), circuit breaker (state, ejected "
         "until, ejections), latency average and requests in flight, as this process sees them.",
     )
-    async def models() -> ModelList:
-        return ModelList(data=await admin.models_view())
+    async def models() -> ModelsView:
+        return ModelsView(data=await admin.models_view())
 
     # Usage reports.
 
@@ -223,9 +223,9 @@ def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
     return router
 
 
-class ModelList(BaseModel):
+class ModelsView(BaseModel):
     object: str = "list"
-    data: list[ModelView]
+    data: list[ModelRouting]
 
 
 class UsageReport(BaseModel):

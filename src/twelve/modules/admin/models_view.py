@@ -24,7 +24,7 @@ from twelve.modules.models.api import (
 )
 
 
-class BreakerView(BaseModel):
+class BreakerReport(BaseModel):
     state: Literal["closed", "open", "half_open"] = "closed"
     ejected_until: datetime | None = None
     ejections: int = 0
@@ -32,7 +32,7 @@ class BreakerView(BaseModel):
     ejected_by_peer: bool = False
 
 
-class DeploymentView(BaseModel):
+class DeploymentRouting(BaseModel):
     name: str
     provider: str
     upstream_model: str
@@ -41,12 +41,12 @@ class DeploymentView(BaseModel):
     health: DeploymentHealth
     # Whether routing skips it for its active health (from the gateway's latest reading).
     actively_unhealthy: bool
-    breaker: BreakerView
+    breaker: BreakerReport
     latency_seconds: float | None
     in_flight: int
 
 
-class ModelView(BaseModel):
+class ModelRouting(BaseModel):
     object: Literal["model"] = "model"
     id: str
     capabilities: list[Capability]
@@ -54,13 +54,13 @@ class ModelView(BaseModel):
     fallbacks: list[str]
     context_window_fallbacks: list[str]
     content_filter_fallbacks: list[str]
-    deployments: list[DeploymentView]
+    deployments: list[DeploymentRouting]
 
 
-async def models_view(models: ModelsService, routing: RoutingStateService) -> list[ModelView]:
+async def models_view(models: ModelsService, routing: RoutingStateService) -> list[ModelRouting]:
     health = {h.deployment: h for h in await models.deployment_health()}
     states = {s.deployment: s for s in await routing.deployment_states()}
-    views: list[ModelView] = []
+    views: list[ModelRouting] = []
     for card in await models.list_models():
         capabilities = sorted(card.capabilities)
         plan = await models.plan(card.id, capabilities[0])
@@ -74,7 +74,7 @@ async def models_view(models: ModelsService, routing: RoutingStateService) -> li
             for ref in plan
         ]
         views.append(
-            ModelView(
+            ModelRouting(
                 id=card.id,
                 capabilities=capabilities,
                 strategy=routing_config.strategy,
@@ -89,10 +89,10 @@ async def models_view(models: ModelsService, routing: RoutingStateService) -> li
 
 def _deployment(
     ref: DeploymentRef, health: DeploymentHealth, state: DeploymentState | None
-) -> DeploymentView:
+) -> DeploymentRouting:
     if state is None:  # never routed to by this process: nothing known yet
         state = DeploymentState(deployment=ref.id, breaker="closed")
-    return DeploymentView(
+    return DeploymentRouting(
         name=ref.id,
         provider=ref.provider,
         upstream_model=ref.upstream_model,
@@ -100,7 +100,7 @@ def _deployment(
         weight=ref.weight,
         health=health,
         actively_unhealthy=state.actively_unhealthy,
-        breaker=BreakerView(
+        breaker=BreakerReport(
             state=state.breaker,
             ejected_until=state.ejected_until,
             ejections=state.ejections,

@@ -13,7 +13,7 @@ from decimal import Decimal
 from twelve.kernel.errors import InvalidRequest, NotFound
 from twelve.kernel.text import MESSAGE, has_control_characters
 from twelve.kernel.time_window import time_window
-from twelve.modules.admin.models_view import ModelView, models_view
+from twelve.modules.admin.models_view import ModelRouting, models_view
 from twelve.modules.credits.api import (
     Account,
     AddCredits,
@@ -211,7 +211,7 @@ class Administration:
         )
         return await self._usage.usage(query)
 
-    async def models_view(self) -> list[ModelView]:
+    async def models_view(self) -> list[ModelRouting]:
         """Every model with its routing, every deployment with its health and breaker."""
         if self._routing is None:
             raise InvalidRequest("Routing state is not served by this process.")
