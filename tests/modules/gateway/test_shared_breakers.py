@@ -16,8 +16,10 @@ from tests.fakes.upstream import FakeUpstream
 from tests.fakes.upstream_switch import Switchboard, switch_app
 from tests.modules.gateway.routing_world import RoutingWorld, deployment
 from tests.redis_server import REDIS_URL, redis_prefix
+from twelve.modules.gateway.breaker import Breaker, BreakerSettings
 from twelve.modules.gateway.deployment_stats import StatsBoard
 from twelve.modules.gateway.shared_breakers import SharedBreakers
+from twelve.modules.models.api import DeploymentRef
 
 
 @pytest.fixture
@@ -161,3 +163,29 @@ async def test_messages_that_are_not_ours_are_ignored(prefix: str) -> None:
     finally:
         await client.aclose()
         await shared.stop()
+
+
+def test_adopted_transitions_are_not_told_again_and_never_shorten_an_ejection() -> None:
+    told: list[str] = []
+    breaker = Breaker("unit-shared", BreakerSettings(consecutive_failures=1))
+    breaker.listener = lambda b: told.append(b.state)
+    breaker.adopt(until=50.0, ejections=2, now=10.0)
+    assert (breaker.state, breaker.ejected_until, breaker.remote) == ("open", 50.0, True)
+    assert told == []  # another process's ejection is not published again
+    breaker.adopt(until=40.0, ejections=1, now=11.0)
+    assert breaker.ejected_until == 50.0  # a shorter one changes nothing
+    assert not breaker.admit(49.0) and breaker.admit(50.0)  # this process's own probe
+    breaker.restore(50.5)
+    assert breaker.state == "half_open"  # our probe is in flight: it tells its own result
+    breaker.failed(51.0, probe=True)
+    assert told == ["open"] and breaker.ejected_until > 51.0 and not breaker.remote
+    breaker.restore(52.0)
+    assert breaker.state == "closed" and told == ["open"]
+
+
+def test_an_ejection_adopted_before_first_use_applies_when_the_deployment_is_seen() -> None:
+    board = StatsBoard()
+    now = time.monotonic()
+    board.adopt("unseen", now + 30, 1, now)
+    ref = DeploymentRef(id="unseen", model="m", provider="openai", upstream_model="m", base_url="x")
+    assert board.of(ref).breaker.state == "open" and not board.of(ref).available(now)
