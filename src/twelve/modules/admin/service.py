@@ -211,10 +211,13 @@ class Administration:
         )
         return await self._usage.usage(query)
 
-    async def models_view(self) -> list[ModelRouting]:
-        """Every model with its routing, every deployment with its health and breaker."""
+    async def models_view(self, *, check_now: bool = False) -> list[ModelRouting]:
+        """Every model with its routing, every deployment with its health and breaker;
+        `check_now`: run every health check first (`twelve models`, whose process runs none)."""
         if self._routing is None:
             raise InvalidRequest("Routing state is not served by this process.")
+        if check_now:
+            await self.models.check_health()
         return await models_view(self.models, self._routing)
 
 

@@ -211,6 +211,11 @@ class ModelsService(Protocol):
         in the background, from the serving process's start)."""
         ...
 
+    async def check_health(self) -> list[DeploymentHealth]:
+        """Check every checked deployment once, now (together), and return every deployment's
+        health as `deployment_health` does: for an operator asking, not for routing."""
+        ...
+
     async def plan(self, model: str, capability: Capability) -> list[DeploymentRef]:
         """The deployments of `model`, by priority (lower first), then in configuration order;
         each carries the model's routing configuration (`RoutingConfig`).

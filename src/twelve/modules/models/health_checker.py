@@ -17,20 +17,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from time import monotonic
 
 from twelve.kernel.http_client import HttpClient
-from twelve.kernel.telemetry.logging import get_logger
 from twelve.kernel.telemetry.metrics import DEPLOYMENT_HEALTH, HEALTH_CHECK_LATENCY, HEALTH_CHECKS
 from twelve.modules.models.adapters.endpoint import Endpoint
 from twelve.modules.models.adapters.health_probe import Probe, probe
 from twelve.modules.models.api import DeploymentHealth, DeploymentRef
 from twelve.modules.models.health_config import HealthCheckConfig
 
-log = get_logger("twelve.models.health")
+# A standard-library logger (as `loaded_models.py`): JSON through the process's log set-up when
+# serving, plain stderr in a one-shot command (`twelve models`), never onto a command's stdout.
+log = logging.getLogger("twelve.models.health")
 
 _GAUGE = {"healthy": 1, "unhealthy": 0, "unknown": -1}
 _JITTER = 0.1
@@ -84,15 +86,12 @@ class _Tracker:
             if not self.warned_unsupported:
                 self.warned_unsupported = True
                 log.warning(
-                    "health_check_unsupported", deployment=target.ref.id, detail=result.detail
+                    "health check of deployment %s is not supported by its upstream: %s",
+                    target.ref.id,
+                    result.detail,
                 )
         if status != self.health.status:
-            log.warning(
-                "deployment_health_changed",
-                deployment=target.ref.id,
-                status=status,
-                detail=result.detail,
-            )
+            log.warning("deployment %s is now %s (%s)", target.ref.id, status, result.detail)
         self.health = DeploymentHealth(
             deployment=target.ref.id,
             model=target.ref.model,

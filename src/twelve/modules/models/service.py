@@ -63,6 +63,11 @@ class ModelsRegistry:
             ]
         return self.health.snapshot()
 
+    async def check_health(self) -> list[DeploymentHealth]:
+        if self.health is not None:
+            await self.health.check_once()
+        return await self.deployment_health()
+
     async def plan(self, model: str, capability: Capability) -> list[DeploymentRef]:
         card = self._cards.get(model)
         if card is None:
