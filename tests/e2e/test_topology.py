@@ -194,7 +194,14 @@ def test_admin_in_its_own_process_issues_and_revokes_keys_on_the_edge(
         # The keys port is the edge's own: the revocation is seen there at once.
         chat = httpx.post(f"{edge.base_url}/v1/chat/completions", json=hello, headers=key)
         assert chat.status_code == 401
+        # The models view: configuration and health from the workers, routing from the edge.
+        view = office.get("/models")
+        assert view.status_code == 200, view.text
+        echo = next(m for m in view.json()["data"] if m["id"] == "echo")
+        assert echo["deployments"][0]["breaker"]["state"] == "closed"
+        assert echo["deployments"][0]["latency_seconds"] is not None  # the edge routed to it
     edge.wait_for_log(path="/internal/gateway/create_key", status=200)
+    edge.wait_for_log(path="/internal/gateway/deployment_states", status=200)
 
 
 def hops(server: TwelveServer, trace_id: str) -> list[str]:

@@ -9,6 +9,9 @@ runs in its own thread; a mode is one attribute write):
 - `hang`: no answer for a minute (cancelled when the client gives up);
 - `filter` / `context`: OpenAI's content-filter / context-length 400.
 
+`GET /v1/models` (what the active health checks call) follows the line named `models`: `ok`
+(the default) lists the models, `fail` is HTTP 503, `hang` answers after a minute.
+
 `calls[model]` counts the requests each id received and `active` the handlers still running (a
 connection a client abandoned shows here until the server notices).
 """
@@ -71,10 +74,20 @@ def switch_app(board: Switchboard) -> Callable[[FakeState], web.Application]:
         finally:
             board.active -= 1
 
+    async def models(request: web.Request) -> web.Response:
+        board.calls["models"] += 1
+        mode = board.modes.get("models", "ok")
+        if mode == "fail":
+            return _error(503, "switched to fail")
+        if mode == "hang":
+            await asyncio.sleep(60)
+        return json_response({"object": "list", "data": []})
+
     def build(state: FakeState) -> web.Application:
         app = web.Application()
         app[STATE] = state
         app.router.add_post("/v1/chat/completions", chat)
+        app.router.add_get("/v1/models", models)
         return app
 
     return build

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from twelve.app import admin_commands, usage_command
+from twelve.app import admin_commands, models_command, usage_command
 
 # Only typer at module level: `twelve --help` and the simple commands must start fast, so FastAPI,
 # SQLAlchemy, aiohttp, pydantic and uvicorn are imported inside the commands that use them.
@@ -27,6 +27,7 @@ cli = typer.Typer(
 )
 admin_commands.register(cli)
 usage_command.register(cli)
+models_command.register(cli)
 
 
 def _version(value: bool) -> None:

@@ -57,6 +57,7 @@ class RoutingWorld:
     def __init__(self, models: list[dict[str, Any]], *, retries: int = 1) -> None:
         self.http = HttpClient()
         registry = build_models_service(ModelsConfig.model_validate({"models": models}), self.http)
+        self.registry = registry
         self.gateway = Gateway(
             keys=CountingKeys(),
             models=registry,

@@ -154,3 +154,26 @@ EVENTS_DEAD = Counter(
     "Events a subscriber failed on too many times, copied to the dead-letter stream.",
     ["subscriber"],
 )
+HEALTH_CHECKS = Counter(
+    "twelve_health_checks_total",
+    "Active health checks of deployments by result (healthy, unhealthy, unsupported).",
+    ["deployment", "result"],
+)
+HEALTH_CHECK_LATENCY = Histogram(
+    "twelve_health_check_duration_seconds",
+    "Time an active health check took, answered or not.",
+    ["deployment"],
+    buckets=LATENCY_BUCKETS,
+)
+DEPLOYMENT_HEALTH = Gauge(
+    "twelve_deployment_health",
+    "Each deployment's active health: 1 healthy, 0 unhealthy, -1 unknown (not checked yet, "
+    "no cheap call, checks disabled or unsupported).",
+    ["deployment"],
+)
+BREAKER_SHARED_EVENTS = Counter(
+    "twelve_breaker_shared_events_total",
+    "Breaker transitions shared through Redis: published by this process or applied from another "
+    "(direction: published, applied).",
+    ["direction"],
+)

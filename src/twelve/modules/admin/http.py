@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from twelve.kernel.errors import AuthenticationFailed, InvalidRequest
 from twelve.kernel.http_errors import from_validation_error
 from twelve.modules.admin.adapters.admin_key import AdminKeySource
+from twelve.modules.admin.models_view import ModelRouting
 from twelve.modules.admin.service import Administration
 from twelve.modules.admin.webhook_admin import WebhookAdministration
 from twelve.modules.admin.webhook_routes import webhook_router
@@ -184,6 +185,17 @@ def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
     async def revoke_key(key_id: str) -> ApiKey:
         return await admin.revoke_key(key_id, "key_id")
 
+    # Models and their deployments' health.
+
+    @router.get(
+        "/models",
+        description="Every model with its strategy and fallbacks, and every deployment with its "
+        "priority, weight, active health (last check, status), circuit breaker (state, ejected "
+        "until, ejections), latency average and requests in flight, as this process sees them.",
+    )
+    async def models() -> ModelsView:
+        return ModelsView(data=await admin.models_view())
+
     # Usage reports.
 
     @router.get(
@@ -213,6 +225,11 @@ def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
     if admin.events is not None:
         router.include_router(webhook_router(WebhookAdministration(admin, admin.events)))
     return router
+
+
+class ModelsView(BaseModel):
+    object: str = "list"
+    data: list[ModelRouting]
 
 
 class UsageReport(BaseModel):

@@ -1,5 +1,5 @@
-"""The admin module as the process wires it: administration over the customers, keys, models
-and events ports. Its routes are mounted by the app, which holds the admin key."""
+"""The admin module as the process wires it: administration over the customers, keys, models,
+routing-state and events ports. Its routes are mounted by the app, which holds the admin key."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec
 from twelve.modules.admin.service import Administration
 from twelve.modules.credits.api import CustomersService, LedgerService, UsageService
 from twelve.modules.events.api import EventsService
-from twelve.modules.gateway.api import KeysService
+from twelve.modules.gateway.api import KeysService, RoutingStateService
 from twelve.modules.models.api import ModelsService
 
 
@@ -18,6 +18,7 @@ def build(context: ModuleContext) -> Built:
         context.port(ModelsService),
         context.port(LedgerService),
         context.port(UsageService),
+        context.port(RoutingStateService),
         events=context.optional_port(EventsService),
     )
     return Built(facts=[admin])

@@ -13,6 +13,7 @@ from decimal import Decimal
 from twelve.kernel.errors import InvalidRequest, NotFound
 from twelve.kernel.text import MESSAGE, has_control_characters
 from twelve.kernel.time_window import time_window
+from twelve.modules.admin.models_view import ModelRouting, models_view
 from twelve.modules.credits.api import (
     Account,
     AddCredits,
@@ -35,6 +36,7 @@ from twelve.modules.gateway.api import (
     KeyPage,
     KeysService,
     RotateApiKey,
+    RoutingStateService,
     UpdateApiKey,
 )
 from twelve.modules.models.api import ModelsService
@@ -55,6 +57,7 @@ class Administration:
         models: ModelsService,
         ledger: LedgerService | None = None,
         usage: UsageService | None = None,
+        routing: RoutingStateService | None = None,
         *,
         events: EventsService | None = None,
     ) -> None:
@@ -63,6 +66,7 @@ class Administration:
         self.models = models
         self._ledger = ledger
         self._usage = usage
+        self._routing = routing
         self.events = events
 
     async def create_customer(self, name: str, credits: Decimal | int = 0) -> Customer:
@@ -210,6 +214,15 @@ class Administration:
             }
         )
         return await self._usage.usage(query)
+
+    async def models_view(self, *, check_now: bool = False) -> list[ModelRouting]:
+        """Every model with its routing, every deployment with its health and breaker;
+        `check_now`: run every health check first (`twelve models`, whose process runs none)."""
+        if self._routing is None:
+            raise InvalidRequest("Routing state is not served by this process.")
+        if check_now:
+            await self.models.check_health()
+        return await models_view(self.models, self._routing)
 
 
 _USAGE_GROUPS = ("day", "model", "key", "customer")

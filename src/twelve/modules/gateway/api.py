@@ -1,5 +1,5 @@
-"""Public surface of the gateway module: API keys (issued, changed, rotated and revoked by admin)
-and who a request is made for.
+"""Public surface of the gateway module: API keys (issued, changed, rotated and revoked by admin),
+who a request is made for, and what routing knows of each deployment (`RoutingStateService`).
 
 Limits: `rpm` (requests per minute), `tpm` (tokens per minute), `max_concurrency` (requests in
 flight) apply per key and, from the customer's own limits, across all of a customer's keys; None
@@ -9,7 +9,8 @@ the credits module in the same conditional write as the customer's balance).
 
 from __future__ import annotations
 
-from typing import Protocol
+from datetime import datetime
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,12 +22,14 @@ __all__ = [
     "ApiKey",
     "Budget",
     "CreateApiKey",
+    "DeploymentState",
     "IssuedApiKey",
     "KeyPage",
     "KeysService",
     "Limits",
     "Principal",
     "RotateApiKey",
+    "RoutingStateService",
     "UpdateApiKey",
 ]
 
@@ -157,3 +160,29 @@ class KeysService(Protocol):
         ...
 
     async def authenticate(self, key: str) -> Principal | None: ...
+
+
+class DeploymentState(BaseModel):
+    """What this gateway process's routing knows of one deployment it has sent requests to."""
+
+    model_config = ConfigDict(frozen=True)
+
+    deployment: str
+    breaker: Literal["closed", "open", "half_open"]
+    # When the current ejection ends (None: not ejected); a half-open breaker's ended.
+    ejected_until: datetime | None = None
+    # Ejections since the process started; `ejected_by_peer`: the current one is another
+    # gateway process's, shared through Redis.
+    ejections: int = 0
+    ejected_by_peer: bool = False
+    # The models module's active health checks found it unhealthy: routing skips it.
+    actively_unhealthy: bool = False
+    # Moving average of seconds to the answer (or first chunk); None: not measured lately.
+    latency_seconds: float | None = None
+    in_flight: int = 0
+
+
+class RoutingStateService(Protocol):
+    async def deployment_states(self) -> list[DeploymentState]:
+        """Every deployment this process has routed to, or marked unhealthy, in no order."""
+        ...

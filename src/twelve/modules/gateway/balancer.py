@@ -13,7 +13,8 @@ orders the deployments of one priority, per request:
   deployment with no known price last.
 
 Ties are broken at random, so equal deployments share the load. Whatever the strategy, the
-deployments whose breaker lets a call through come before the ejected ones, which routing skips.
+deployments whose breaker lets a call through come before the ejected ones, which routing skips,
+and so do those the active health checks did not find unhealthy.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class Balancer:
             ordered += sorted(tier, key=key)
         board = self._stats
         # Stable: healthy first, each group in the strategy's order.
-        return sorted(ordered, key=lambda d: not board.of(d).breaker.available(now))
+        return sorted(ordered, key=lambda d: not board.of(d).available(now))
 
     def _key(self, strategy: str, now: float) -> Callable[[DeploymentRef], tuple[float, float]]:
         draw = self._random.random

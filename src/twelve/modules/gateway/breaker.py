@@ -15,11 +15,14 @@ prompt) and a client leaving count neither way: see `routing.py`.
 Why not `purgatory` or `aiobreaker`: both let every call through while half-open (we want exactly
 one probe per interval), neither has an error-rate trigger or a growing ejection time, and
 aiobreaker's last release is from 2021. The state is a few numbers per deployment, kept in this
-process; sharing it through Redis is the next step (a `BreakerBoard` that publishes transitions).
+process. Other processes learn of it through `listener` (told of this process's own ejections and
+closings, `shared_breakers.py` publishes them) and tell it theirs through `adopt` and `restore`,
+which are not told to the listener again.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from math import floor
 from typing import Literal
@@ -62,6 +65,9 @@ class Breaker:
         "deployment",
         "ejected_at",
         "ejected_until",
+        "ejections_total",
+        "listener",
+        "remote",
         "settings",
         "state",
     )
@@ -76,6 +82,11 @@ class Breaker:
         self._ejections = 0
         self._healthy_since = 0.0
         self._probing = False
+        self.ejections_total = 0
+        # Whether the current ejection was another process's (`adopt`).
+        self.remote = False
+        # Told of this process's own transitions to open and to closed (not of adopted ones).
+        self.listener: Callable[[Breaker], None] | None = None
         # Per slice of the window: [slice number, calls, failures].
         self._buckets = [[-1, 0, 0] for _ in range(_BUCKETS)]
         self._gauge = BREAKER_STATE.labels(deployment)
@@ -103,7 +114,10 @@ class Breaker:
         if self.state != "closed":
             self._probing = False
             self._healthy_since = now
+            self.remote = False
             self._move("closed")
+            if self.listener is not None:
+                self.listener(self)
 
     def failed(self, now: float, *, probe: bool = False) -> None:
         """A call failed; `probe`: it was the half-open probe (a call forced through while
@@ -123,6 +137,32 @@ class Breaker:
         if calls >= settings.min_requests and failures >= settings.error_rate * calls:
             self._eject(now, "error_rate")
 
+    @property
+    def recent_ejections(self) -> int:
+        """Ejections not yet forgotten: the next one lasts this many base periods plus one."""
+        return self._ejections
+
+    def adopt(self, until: float, ejections: int, now: float) -> None:
+        """Another process ejected this deployment until `until` (this process's clock): eject
+        it here too, unless it already is for longer. Not told to the listener."""
+        if until <= now or (self.state != "closed" and until <= self.ejected_until):
+            return
+        self._ejections = max(self._ejections, ejections)
+        self.ejected_at = now
+        self.ejected_until = until
+        self._consecutive = 0
+        self.remote = True
+        self._move("open")
+
+    def restore(self, now: float) -> None:
+        """Another process's probe found the deployment healthy: close here too (a probe of ours
+        in flight still tells its own result)."""
+        if self.state == "closed" or self._probing:
+            return
+        self._healthy_since = now
+        self.remote = False
+        self._move("closed")
+
     def released(self) -> None:
         """The call ended neither way (the client's own error, the client left): a probe that
         told nothing lets the next call probe."""
@@ -140,12 +180,16 @@ class Breaker:
         )
         self.ejected_at = now
         self.ejected_until = now + seconds
+        self.ejections_total += 1
         self._consecutive = 0
         self._buckets = [[-1, 0, 0] for _ in range(_BUCKETS)]
+        self.remote = False
         log.warning(
             "deployment_ejected", deployment=self.deployment, reason=reason, seconds=seconds
         )
         self._move("open")
+        if self.listener is not None:
+            self.listener(self)
 
     def _move(self, state: State) -> None:
         if state == self.state:

@@ -11,15 +11,18 @@ from twelve.modules.completion.api import CompletionService
 from twelve.modules.credits.api import CustomersService, HoldsService, UsageService
 from twelve.modules.embeddings.api import EmbeddingsService
 from twelve.modules.gateway import http
-from twelve.modules.gateway.api import KeysService
+from twelve.modules.gateway.api import KeysService, RoutingStateService
+from twelve.modules.gateway.health_watch import HealthWatch
 from twelve.modules.gateway.keys import KeyRegistry
 from twelve.modules.gateway.routing import RetryPolicy
+from twelve.modules.gateway.routing_state import RoutingState
 from twelve.modules.gateway.service import Gateway
 from twelve.modules.gateway.settings import (
     CreditHoldSettings,
     GatewaySettings,
     RateLimitSettings,
 )
+from twelve.modules.gateway.shared_breakers import SharedBreakers
 from twelve.modules.gateway.stages.credit_hold import CreditHold
 from twelve.modules.gateway.stages.limit_store import LimitStore, MemoryLimitStore
 from twelve.modules.gateway.stages.rate_limit import RateLimit
@@ -46,7 +49,8 @@ def build(context: ModuleContext) -> Built:
         hold_seconds=credits.hold_seconds,
     )
     context.on_serve(credit_hold.check_prices)
-    limit_store = _limit_store()
+    limits = _limit_settings()
+    limit_store = _limit_store(limits)
     context.on_stop(limit_store.close)
     rate_limit = RateLimit(limit_store, default_max_tokens=credits.default_max_tokens)
     usage: UsageService = context.port(UsageService)
@@ -64,21 +68,33 @@ def build(context: ModuleContext) -> Built:
         admission=[rate_limit, credit_hold],
         meter=meter.record,
     )
+    watch = HealthWatch(models, gateway.board, settings.health_poll_seconds)
+    context.on_serve(watch.start)
+    context.on_stop(watch.stop)
+    if limits.redis_url is not None:
+        shared = SharedBreakers(
+            gateway.board, limits.redis_url, poll_seconds=settings.breaker_poll_seconds
+        )
+        context.on_serve(shared.start)
+        context.on_stop(shared.stop)
     return Built(
-        services={KeysService: keys},
+        services={KeysService: keys, RoutingStateService: RoutingState(gateway.board)},
         routers=[http.build_router(gateway, usage)],
         direct=http.direct_routes(gateway),
         facts=[gateway],
     )
 
 
-def _limit_store() -> LimitStore:
+def _limit_settings() -> RateLimitSettings:
     try:
-        settings = RateLimitSettings()
+        return RateLimitSettings()
     except ValidationError as exc:
         problem = exc.errors(include_url=False, include_input=False)[0]
         variable = "TWELVE_" + ".".join(str(p) for p in problem["loc"]).upper()
         raise ConfigFileError(f"{variable}: {problem['msg']}") from None
+
+
+def _limit_store(settings: RateLimitSettings) -> LimitStore:
     if settings.redis_url is None:
         return MemoryLimitStore()
     return RedisLimitStore(settings.redis_url, slot_seconds=settings.rate_limit_slot_seconds)
@@ -86,7 +102,7 @@ def _limit_store() -> LimitStore:
 
 MODULE = ModuleSpec(
     name="gateway",
-    provides=(KeysService,),
+    provides=(KeysService, RoutingStateService),
     migrations=migrations_of(__file__),
     settings=GatewaySettings,
     build=build,

@@ -1,7 +1,8 @@
 """Routing: which deployments one request tries, in which order, how often, within one deadline.
 
 The requested model's plan is ordered by its strategy (`balancer.py`), healthy deployments first.
-Each deployment is tried unless its breaker has ejected it (`breaker.py`); a retryable failure is
+Each deployment is tried unless its breaker has ejected it (`breaker.py`) or the models module's
+active health checks found it unhealthy (`health_watch.py`); a retryable failure is
 retried on the same deployment (`retry_policy.py`) while the retry budget allows
 (`retry_budget.py`), then the next deployment takes over. When every deployment has failed, or
 the request is too long for the model, or its upstream filtered the content, the model's
@@ -208,7 +209,8 @@ class Router:
             # Every deployment is ejected: the one ejected longest ago is the likeliest healed.
             # (Or no fallback model could take the request: the model's own plan, then.)
             last_resort = tried.skipped or plan
-            oldest = min(last_resort, key=lambda d: self.stats.of(d).breaker.ejected_at)
+            # Ones the health checks did not find unhealthy before those they did.
+            oldest = min(last_resort, key=self._last_resort_key)
             try:
                 routed = await self._try_plan([oldest], call, tried, forced=True)
             except UpstreamError as exc:
@@ -234,7 +236,8 @@ class Router:
             breaker = stats.breaker
             probe = False
             if not forced:
-                if not breaker.admit(clock()):
+                # Actively unhealthy (the health checks) or ejected (the breaker): skipped.
+                if stats.unhealthy or not breaker.admit(clock()):
                     tried.skipped.append(deployment)
                     continue
                 probe = breaker.state != "closed"
@@ -306,6 +309,10 @@ class Router:
         stats.answered_after(now - started, now)
         stats.count("ok")
         return result
+
+    def _last_resort_key(self, deployment: DeploymentRef) -> tuple[bool, float]:
+        stats = self.stats.of(deployment)
+        return stats.unhealthy, stats.breaker.ejected_at
 
     def _policy(self, deployment: DeploymentRef) -> RetryPolicy:
         policy = self._policies.get(deployment.model)

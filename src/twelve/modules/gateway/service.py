@@ -50,6 +50,9 @@ class Gateway:
             policy=policy,
             finaliser=self.finaliser,
         )
+        # What routing knows of each deployment, for the health watch, shared breakers and the
+        # admin view.
+        self.board = self.pipeline.router.stats
 
     async def authenticate(self, token: str) -> Principal:
         """The caller of a request that presented `token` (empty when it presented none)."""

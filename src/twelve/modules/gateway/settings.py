@@ -28,6 +28,19 @@ class GatewaySettings(BaseSettings):
         description="Overall time for one request's retries and fallbacks, up to its first byte.",
     )
     key_cache_seconds: float = Field(default=1.0, gt=0, le=60)
+    health_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=300,
+        description="How often routing reads the models module's active health checks.",
+    )
+    breaker_poll_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="With Redis, how often other processes' breaker ejections are read again "
+        "(they are also pushed through pub/sub as they happen).",
+    )
 
 
 class CreditHoldSettings(BaseSettings):
@@ -51,7 +64,7 @@ class CreditHoldSettings(BaseSettings):
 
 class RateLimitSettings(BaseSettings):
     """Where the gateway counts rate limits: this process's memory, or Redis shared by every
-    gateway process (`TWELVE_REDIS_URL`; empty is unset)."""
+    gateway process (`TWELVE_REDIS_URL`; empty is unset), which then shares breaker state too."""
 
     model_config = SettingsConfigDict(env_prefix="TWELVE_", extra="ignore")
 

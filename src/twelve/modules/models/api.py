@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
@@ -26,7 +27,9 @@ __all__ = [
     "OPERATIONS",
     "BreakerOverrides",
     "Capability",
+    "DeploymentHealth",
     "DeploymentRef",
+    "HealthStatus",
     "JSONObject",
     "ModelCard",
     "ModelsService",
@@ -38,6 +41,9 @@ __all__ = [
 
 JSONObject = dict[str, Any]
 Capability = Literal["chat", "completions", "embeddings"]
+# A deployment's active health: `unknown` until checked, and for deployments not checked at all
+# (checks disabled, a provider with no cheap call, an upstream that does not serve the path).
+HealthStatus = Literal["healthy", "unhealthy", "unknown"]
 # How the gateway orders a model's deployments of one priority per request.
 Strategy = Literal["priority", "weighted", "least-latency", "least-busy", "cost"]
 
@@ -166,6 +172,24 @@ class DeploymentRef(BaseModel):
     routing: RoutingConfig = RoutingConfig()
 
 
+class DeploymentHealth(BaseModel):
+    """One deployment's active health check, as last seen by the models module."""
+
+    model_config = ConfigDict(frozen=True)
+
+    deployment: str
+    model: str
+    status: HealthStatus = "unknown"
+    # Why: "not checked yet", "HTTP 503", "timed out after 5 s", "checks disabled", ...
+    detail: str = "not checked yet"
+    checked_at: datetime | None = None
+    # Seconds the last check took (None: never checked).
+    latency_seconds: float | None = None
+    # Checks in a row that failed (reset by a healthy one).
+    consecutive_failures: int = 0
+    interval_seconds: float | None = None
+
+
 class ModelCard(BaseModel):
     """A model as clients see it in `GET /v1/models`."""
 
@@ -180,6 +204,16 @@ class ModelCard(BaseModel):
 class ModelsService(Protocol):
     async def list_models(self) -> list[ModelCard]:
         """Every configured model, in configuration order."""
+        ...
+
+    async def deployment_health(self) -> list[DeploymentHealth]:
+        """Every deployment's active health, in configuration order (a snapshot: the checks run
+        in the background, from the serving process's start)."""
+        ...
+
+    async def check_health(self) -> list[DeploymentHealth]:
+        """Check every checked deployment once, now (together), and return every deployment's
+        health as `deployment_health` does: for an operator asking, not for routing."""
         ...
 
     async def plan(self, model: str, capability: Capability) -> list[DeploymentRef]:

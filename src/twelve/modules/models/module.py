@@ -15,8 +15,13 @@ def build(context: ModuleContext) -> Built:
     local = context.settings_as(ModelsSettings)
     loaded = load_models(process.config, host=process.host, port=process.port, local=local)
     context.on_serve(lambda: announce(loaded))
+    models = build_models_service(loaded.config, context.http)
+    if models.health is not None:
+        # Only a serving process checks: a one-shot CLI command serves no model.
+        context.on_serve(models.health.start)
+        context.on_stop(models.health.stop)
     return Built(
-        services={ModelsService: build_models_service(loaded.config, context.http)},
+        services={ModelsService: models},
         facts=[loaded],
         notices={"missing_credentials": loaded.missing_credentials},
     )

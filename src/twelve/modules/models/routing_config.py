@@ -15,6 +15,7 @@ from twelve.modules.models.api import (
     RoutingConfig,
     Strategy,
 )
+from twelve.modules.models.health_config import HealthCheckConfig
 
 
 class BreakerConfig(BaseModel):
@@ -50,6 +51,7 @@ class RoutingFields(BaseModel):
     )
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
+    health_check: HealthCheckConfig = Field(default_factory=HealthCheckConfig)
 
     @field_validator("fallbacks", "context_window_fallbacks", "content_filter_fallbacks")
     @classmethod

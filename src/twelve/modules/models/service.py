@@ -21,6 +21,7 @@ from twelve.modules.models.adapters.protocols import PROTOCOLS
 from twelve.modules.models.api import (
     OPERATIONS,
     Capability,
+    DeploymentHealth,
     DeploymentRef,
     JSONObject,
     ModelCard,
@@ -28,6 +29,7 @@ from twelve.modules.models.api import (
     Operation,
 )
 from twelve.modules.models.config import DeploymentConfig, ModelConfig, ModelsConfig
+from twelve.modules.models.health_checker import HealthChecker, HealthTarget
 
 _NO_HEADERS: Mapping[str, str] = {}
 _NOUNS: Mapping[Capability, str] = {op.capability: op.noun for op in OPERATIONS.values()}
@@ -41,14 +43,30 @@ class ModelsRegistry:
         cards: list[ModelCard],
         plans: Mapping[str, list[DeploymentRef]],
         ports: Mapping[str, ProviderPort],
+        health: HealthChecker | None = None,
     ) -> None:
         self._cards = {card.id: card for card in cards}
+        self.health = health
         self._plans = plans
         self._ports = ports
         self._models = {ref.id: ref.model for plan in plans.values() for ref in plan}
 
     async def list_models(self) -> list[ModelCard]:
         return list(self._cards.values())
+
+    async def deployment_health(self) -> list[DeploymentHealth]:
+        if self.health is None:
+            return [
+                DeploymentHealth(deployment=ref.id, model=ref.model, detail="checks not running")
+                for plan in self._plans.values()
+                for ref in plan
+            ]
+        return self.health.snapshot()
+
+    async def check_health(self) -> list[DeploymentHealth]:
+        if self.health is not None:
+            await self.health.check_once()
+        return await self.deployment_health()
 
     async def plan(self, model: str, capability: Capability) -> list[DeploymentRef]:
         card = self._cards.get(model)
@@ -103,6 +121,7 @@ def build_models_service(config: ModelsConfig, http: HttpClient) -> ModelsRegist
     cards: list[ModelCard] = []
     plans: dict[str, list[DeploymentRef]] = {}
     ports: dict[str, ProviderPort] = {}
+    targets: list[HealthTarget] = []
     for model in config.models:
         cards.append(
             ModelCard(
@@ -114,10 +133,26 @@ def build_models_service(config: ModelsConfig, http: HttpClient) -> ModelsRegist
         )
         plans[model.name] = []
         for ref, deployment in deployment_refs(model):
-            port = PROTOCOLS[deployment.spec.protocol](http, endpoint_for(deployment, ref.id))
+            endpoint = endpoint_for(deployment, ref.id)
+            port = PROTOCOLS[deployment.spec.protocol](http, endpoint)
+            targets.append(health_target(model, deployment, ref, endpoint))
             ports[ref.id] = InstrumentedPort(ForwardingPolicy(port, model.allow_fields), ref)
             plans[model.name].append(ref)
-    return ModelsRegistry(cards, plans, ports)
+    return ModelsRegistry(cards, plans, ports, HealthChecker(http, targets))
+
+
+def health_target(
+    model: ModelConfig, deployment: DeploymentConfig, ref: DeploymentRef, endpoint: Endpoint
+) -> HealthTarget:
+    """What the health checker does for one deployment: the model's path, else the provider's
+    cheap call, else nothing (with the reason the admin view shows)."""
+    config = model.health_check
+    if not config.enabled:
+        return HealthTarget(ref, endpoint, config, None, "checks disabled")
+    path = config.path or deployment.spec.health_path
+    if path is None:
+        return HealthTarget(ref, endpoint, config, None, "the provider has no cheap call")
+    return HealthTarget(ref, endpoint, config, path)
 
 
 def deployment_refs(model: ModelConfig) -> list[tuple[DeploymentRef, DeploymentConfig]]:

@@ -31,3 +31,6 @@ class Provider:
     auth_headers: AuthHeaders = bearer_auth
     # Max tokens to send when the client sets none, for upstreams that require the field.
     default_max_tokens: int | None = None
+    # The cheap call an active health check makes (GET, relative to the base URL); None: the
+    # provider has none, and its deployments are not actively checked.
+    health_path: str | None = "models"

@@ -22,9 +22,18 @@ LOCAL_SIDECAR_URL = "http://127.0.0.1:8765/v1"
 LLAMACPP_URL = "http://127.0.0.1:8081/v1"
 
 
-def _compatible(name: str, base_url: str | None, capabilities: frozenset[Capability]) -> Provider:
+def _compatible(
+    name: str,
+    base_url: str | None,
+    capabilities: frozenset[Capability],
+    health_path: str | None = "models",
+) -> Provider:
     return Provider(
-        name=name, protocol="openai", capabilities=capabilities, default_base_url=base_url
+        name=name,
+        protocol="openai",
+        capabilities=capabilities,
+        default_base_url=base_url,
+        health_path=health_path,
     )
 
 
@@ -44,7 +53,8 @@ COMPATIBLE = (
     _compatible("mistral", "https://api.mistral.ai/v1", CHAT_EMBEDDINGS),
     _compatible("deepseek", "https://api.deepseek.com/v1", CHAT),
     _compatible("xai", "https://api.x.ai/v1", CHAT),
-    _compatible("perplexity", "https://api.perplexity.ai", CHAT),
+    # Perplexity lists no models (`GET /models` is a 404): nothing cheap to check.
+    _compatible("perplexity", "https://api.perplexity.ai", CHAT, health_path=None),
     _compatible(
         "gemini", "https://generativelanguage.googleapis.com/v1beta/openai", CHAT_EMBEDDINGS
     ),
