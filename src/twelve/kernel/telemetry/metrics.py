@@ -144,3 +144,8 @@ USAGE_ROWS_DROPPED = Counter(
     "twelve_usage_rows_dropped_total",
     "Usage rows dropped because too many waited for the credits module (it was unreachable).",
 )
+CACHE_REQUESTS = Counter(
+    "twelve_cache_requests_total",
+    "Prompt-cache lookups by model (configured models with a cache only) and result (hit, miss).",
+    ["model", "result"],
+)
