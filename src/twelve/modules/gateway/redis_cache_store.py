@@ -19,14 +19,13 @@ from twelve.kernel.telemetry.logging import get_logger
 
 log = get_logger("twelve.gateway.redis_cache_store")
 
-PREFIX = "twelve:cache:"
-
 
 class RedisCacheStore:
     def __init__(
         self,
         url: str,
         *,
+        prefix: str = "twelve:cache",
         timeout_seconds: float = 0.5,
         cooldown_seconds: float = 5.0,
     ) -> None:
@@ -36,6 +35,7 @@ class RedisCacheStore:
             socket_connect_timeout=timeout_seconds,
             retry_on_timeout=False,
         )
+        self._prefix = prefix + ":"
         self._cooldown_seconds = cooldown_seconds
         self._down_until = 0.0
         self._failing = False
@@ -44,7 +44,7 @@ class RedisCacheStore:
         if self._resting():
             return None
         try:
-            value = await self._redis.get(PREFIX + key)
+            value = await self._redis.get(self._prefix + key)
         except (RedisError, OSError) as exc:
             self._failed(exc)
             return None
@@ -55,7 +55,7 @@ class RedisCacheStore:
         if self._resting():
             return
         try:
-            await self._redis.set(PREFIX + key, value, px=max(1, int(ttl_seconds * 1000)))
+            await self._redis.set(self._prefix + key, value, px=max(1, int(ttl_seconds * 1000)))
         except (RedisError, OSError) as exc:
             self._failed(exc)
             return

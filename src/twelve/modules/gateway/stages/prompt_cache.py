@@ -63,6 +63,7 @@ class PromptCache:
             cached = _decode(stored, plan, config)
             if cached is not None:
                 exchange.cached = cached
+                exchange.deployment = cached.deployment  # whose prices the fraction is of
                 _count(exchange, model, "hit")
                 return None
         _count(exchange, model, "miss")
