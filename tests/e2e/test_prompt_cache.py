@@ -223,9 +223,7 @@ async def test_a_stream_cut_midway_is_not_kept(
     assert calls(upstream, text) == 2
 
 
-async def test_customers_never_share_an_entry(
-    server: TwelveServer, upstream: FakeUpstream
-) -> None:
+async def test_customers_never_share_an_entry(server: TwelveServer, upstream: FakeUpstream) -> None:
     text = f"same words {secrets.token_hex(4)}"
     for _ in range(2):
         _customer_id, _key_id, key = await customer(server)
