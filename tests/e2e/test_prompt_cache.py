@@ -29,6 +29,11 @@ MODELS = {
     "cached-half": ("gpt-echo", "    cache: {ttl_seconds: 600, cost_fraction: 0.5}"),
     "cached-cut": ("cut-2", "    cache: {ttl_seconds: 600}"),
     "uncached": ("gpt-echo", ""),
+    "cached-semantic": (
+        "gpt-echo",
+        "    cache: {ttl_seconds: 600, semantic_model: embed, semantic_threshold: 0.99}",
+    ),
+    "embed": ("embed-small", "    capabilities: [embeddings]"),
 }
 
 
@@ -36,7 +41,7 @@ def config(upstream_url: str) -> str:
     lines = ["models:"]
     for name, (model, cache) in MODELS.items():
         lines += [f"  - name: {name}"]
-        if cache:
+        if cache:  # a cache, or (for `embed`) another model key
             lines.append(cache)
         lines += [
             "    deployments:",
@@ -266,6 +271,31 @@ async def test_a_model_without_a_cache_has_no_header(
         model="uncached", messages=ask("plain")
     )
     assert "x-twelve-cache" not in raw.headers
+
+
+async def test_a_semantic_match_is_a_hit(
+    server: TwelveServer, upstream: FakeUpstream, sdk: tuple[str, AsyncOpenAI]
+) -> None:
+    """The same words as plain text and as a text part: two exact keys, one embedding."""
+    _customer_id, client = sdk
+    text = f"semantic twins {secrets.token_hex(4)}"
+    first = await client.chat.completions.with_raw_response.create(
+        model="cached-semantic", messages=ask(text)
+    )
+    assert first.headers["x-twelve-cache"] == "miss"
+    parts = [{"role": "user", "content": [{"type": "text", "text": text}]}]
+    second = await client.chat.completions.with_raw_response.create(
+        model="cached-semantic",
+        messages=parts,  # type: ignore[arg-type]
+    )
+    assert second.headers["x-twelve-cache"] == "hit"
+    assert second.parse().choices[0].message.content == f"echo: {text}"
+    chats = [r for r in upstream.requests if text in str(r.json) and "messages" in (r.json or {})]
+    assert len(chats) == 1
+    other = await client.chat.completions.with_raw_response.create(
+        model="cached-semantic", messages=ask(f"something else {secrets.token_hex(4)}")
+    )
+    assert other.headers["x-twelve-cache"] == "miss"
 
 
 @pytest.mark.parametrize("value", ["yes", None, 1, {"on": True}])
