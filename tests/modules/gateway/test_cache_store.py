@@ -7,8 +7,8 @@ import asyncio
 
 import redis.asyncio
 
-from tests.redis_server import REDIS_URL, redis_prefix
 from tests.e2e.server import free_port
+from tests.redis_server import REDIS_URL, redis_prefix
 from twelve.modules.gateway.cache_store import ENTRY_OVERHEAD_BYTES, MemoryCacheStore
 from twelve.modules.gateway.redis_cache_store import RedisCacheStore
 
