@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from openai import APIError, AsyncOpenAI
 
-from tests.e2e.server import TwelveServer
+from tests.e2e.server import TwelveServer, run_cli
 from tests.e2e.stack import UPSTREAM_KEY
 from tests.fakes.upstream import FakeUpstream
 
@@ -306,3 +307,18 @@ async def test_a_bad_cache_value_is_a_400(server: TwelveServer, value: Any) -> N
     error = answer.json()["error"]
     assert error["type"] == "invalid_request_error"
     assert error["param"] == "cache"
+
+
+async def test_the_cli_turns_the_cache_off_and_on(server: TwelveServer) -> None:
+    customer_id, _key_id, _key = await customer(server)
+    made = run_cli(
+        "keys", "create", "--customer", customer_id, "--no-cache", "--json", env=server.env
+    )
+    assert made.returncode == 0, made.stderr
+    issued = orjson.loads(made.stdout)
+    assert issued["cache"] is False
+    changed = run_cli("keys", "update", issued["id"], "--cache", "--json", env=server.env)
+    assert changed.returncode == 0, changed.stderr
+    assert orjson.loads(changed.stdout)["cache"] is True
+    shown = await admin(server, "GET", f"/keys/{issued['id']}")
+    assert shown.json()["cache"] is True
