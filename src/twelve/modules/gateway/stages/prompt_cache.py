@@ -16,16 +16,15 @@ from __future__ import annotations
 
 import orjson
 
-from twelve.kernel.telemetry.logging import get_logger
+from twelve.kernel.errors import NotFound
 from twelve.kernel.telemetry.metrics import CACHE_REQUESTS
 from twelve.modules.gateway.cache_key import cache_key
 from twelve.modules.gateway.cache_store import CacheStore
 from twelve.modules.gateway.exchange import CachedAnswer, Exchange, Recording, Settle
 from twelve.modules.gateway.pipeline import PlanCache
 from twelve.modules.gateway.semantic_index import Probe, SemanticIndex
+from twelve.modules.gateway.stages.allow_list import model_not_found
 from twelve.modules.models.api import CacheConfig, DeploymentRef, JSONObject
-
-log = get_logger("twelve.gateway.prompt_cache")
 
 HEADER = "x-twelve-cache"
 # A stream chunk is at least this many bytes of JSON: bounds the chunks recorded per entry.
@@ -43,7 +42,10 @@ class PromptCache:
 
     async def admit(self, exchange: Exchange) -> Settle | None:
         assert exchange.principal is not None  # authenticate runs first
-        plan = await self._plans.plan(exchange.model, exchange.endpoint.capability)
+        try:
+            plan = await self._plans.plan(exchange.model, exchange.endpoint.capability)
+        except NotFound:
+            raise model_not_found(exchange.model) from None
         config = plan[0].routing.cache if plan else None
         if config is None:
             return None
