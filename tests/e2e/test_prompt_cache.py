@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import secrets
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,20 @@ async def balance(server: TwelveServer, customer_id: str) -> int:
     raise AssertionError(f"holds still open: {found}")
 
 
+async def usage_outcomes(server: TwelveServer, customer_id: str) -> list[str]:
+    """The customer's usage rows' outcomes, oldest first, once the meter has written two."""
+    database = Path(server.env["TWELVE_DATA_DIR"]) / "credits.db"
+    for _ in range(100):
+        with sqlite3.connect(database) as conn:
+            rows = conn.execute(
+                "SELECT outcome FROM usage WHERE customer_id = ? ORDER BY at", (customer_id,)
+            ).fetchall()
+        if len(rows) >= 2:
+            return [row[0] for row in rows]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"usage rows: {rows}")
+
+
 def calls(upstream: FakeUpstream, text: str) -> int:
     return sum(text in str(r.json) for r in upstream.requests)
 
@@ -164,6 +179,7 @@ async def test_a_repeat_is_answered_from_the_cache_for_nothing(
     assert answer.usage.prompt_tokens_details.cached_tokens == 2
     assert calls(upstream, text) == 1
     assert await balance(server, customer_id) == after_first  # the hit cost nothing
+    assert await usage_outcomes(server, customer_id) == ["ok", "cached"]
     assert metric(server, "cached", "hit") == hits_before + 1
     # Another parameter is another entry.
     third = await client.chat.completions.with_raw_response.create(
