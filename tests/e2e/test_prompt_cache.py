@@ -412,6 +412,7 @@ async def test_redis_down_is_a_miss_not_an_error(upstream: FakeUpstream, tmp_pat
                 )
                 assert raw.headers["x-twelve-cache"] == "miss"
                 assert raw.parse().choices[0].message.content == f"echo: {text}"
+        server.stop()  # drains the log writer's queue
         assert server.stderr().count("cache_store_unavailable") == 1
     finally:
         server.stop()
