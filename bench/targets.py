@@ -6,6 +6,9 @@
   allow-list and the credit hold on: the model is priced and the customer has credits, so every
   request holds and settles) with a throw-away data directory and one model pointing at the fake.
   `TWELVE_BENCH_FREE=1` marks the model free instead (no hold), to see what credits cost.
+  `TWELVE_BENCH_CACHE=hit` gives the model a prompt cache (wrk repeats one request, so all but
+  the first hit); `=miss` a cache whose entries live 1 ms (nearly every request misses, and pays
+  the key, the lookup, the recording and the store).
 
 Every target answers the same wrk request (`chat.lua`): the public model name equals the upstream
 model id, so the lean proxy can forward the body unchanged. Stopping is the caller's job (`Stack`).
@@ -35,7 +38,7 @@ CHAT_PATH = "/v1/chat/completions"
 CONFIG = """\
 models:
   - name: {model}
-    deployments:
+{cache}    deployments:
       - provider: openai
         base_url: http://127.0.0.1:{port}/v1
         api_key: sk-bench-upstream
@@ -43,6 +46,7 @@ models:
 {pricing}"""
 PRICED = "        input_cost_per_mtok: 0.15\n        output_cost_per_mtok: 0.60\n"
 FREE = "        free: true\n"
+CACHE = {"hit": "    cache: {ttl_seconds: 600}\n", "miss": "    cache: {ttl_seconds: 0.001}\n"}
 
 
 @dataclass(frozen=True)
@@ -159,12 +163,16 @@ def start_targets(stack: Stack) -> list[Target]:
     lean_argv += ["--upstream", f"http://127.0.0.1:{up_port}", "--key", LEAN_KEY]
     lean = stack.start("lean", lean_argv, _env({}), ROOT)
 
+    cache = os.environ.get("TWELVE_BENCH_CACHE", "")
+    if cache and cache not in CACHE:
+        raise BenchError(f"TWELVE_BENCH_CACHE={cache!r}: use hit or miss")
     config = stack.tmp / "twelve.yaml"
     config.write_text(
         CONFIG.format(
             model=MODEL,
             port=up_port,
             pricing=FREE if os.environ.get("TWELVE_BENCH_FREE") == "1" else PRICED,
+            cache=CACHE.get(cache, ""),
         ),
         encoding="utf-8",
     )

@@ -44,6 +44,14 @@ ExpiresOption = Annotated[
         metavar="WHEN",
     ),
 ]
+CacheOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--cache/--no-cache",
+        help="Whether the prompt cache may answer this key (models with a cache; default on).",
+        show_default=False,
+    ),
+]
 ModelOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -92,14 +100,17 @@ def keys_group() -> typer.Typer:
         budget: BudgetOption = None,
         budget_period: PeriodOption = None,
         expires_at: ExpiresOption = None,
+        cache: CacheOption = None,
         as_json: JsonFlag = False,
         data_dir: DataDirOption = None,
     ) -> None:
         """Issue an API key. The full key is printed now and never again."""
         from twelve.modules.gateway.api import CreateApiKey
 
-        body = {"customer_id": customer, "name": name, "models": model or None}
+        body: dict[str, Any] = {"customer_id": customer, "name": name, "models": model or None}
         body |= _settings_fields(rpm, tpm, max_concurrency, budget, budget_period, expires_at)
+        if cache is not None:
+            body["cache"] = cache
         admin_commands._print(
             admin_commands._run(
                 lambda admin: admin.create_key(CreateApiKey.model_validate(body)), data_dir
@@ -154,6 +165,7 @@ def keys_group() -> typer.Typer:
         budget: BudgetOption = None,
         budget_period: PeriodOption = None,
         expires_at: ExpiresOption = None,
+        cache: CacheOption = None,
         as_json: JsonFlag = False,
         data_dir: DataDirOption = None,
     ) -> None:
@@ -163,6 +175,8 @@ def keys_group() -> typer.Typer:
         if model and all_models:
             raise cli_values.fail("--model and --all-models: give one or the other")
         body = _settings_fields(rpm, tpm, max_concurrency, budget, budget_period, expires_at)
+        if cache is not None:
+            body["cache"] = cache
         if name is not None:
             body["name"] = name
         if model or all_models:

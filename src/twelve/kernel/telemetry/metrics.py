@@ -177,3 +177,8 @@ BREAKER_SHARED_EVENTS = Counter(
     "(direction: published, applied).",
     ["direction"],
 )
+CACHE_REQUESTS = Counter(
+    "twelve_cache_requests_total",
+    "Prompt-cache lookups by model (configured models with a cache only) and result (hit, miss).",
+    ["model", "result"],
+)

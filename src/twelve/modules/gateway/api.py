@@ -49,6 +49,11 @@ class CreateApiKey(Limits):
     expires_at: int | None = Field(
         default=None, ge=0, strict=True, description="Unix seconds; the key is refused from then."
     )
+    cache: bool = Field(
+        default=True,
+        strict=True,
+        description="Whether the prompt cache may answer this key (for models that have one).",
+    )
 
 
 class UpdateApiKey(Limits):
@@ -60,6 +65,7 @@ class UpdateApiKey(Limits):
     models: list[PrintableStr] | None = None
     budget: Budget | None = None
     expires_at: int | None = Field(default=None, ge=0, strict=True)
+    cache: bool | None = Field(default=None, strict=True)
 
 
 class RotateApiKey(BaseModel):
@@ -94,6 +100,8 @@ class ApiKey(BaseModel):
     # Set by a rotation: the previous secret works until `previous_expires_at`.
     rotated_at: int | None = None
     previous_expires_at: int | None = None
+    # Whether the prompt cache may answer this key (models with a `cache:` only).
+    cache: bool = True
 
 
 class IssuedApiKey(ApiKey):
@@ -125,6 +133,8 @@ class Principal(BaseModel):
     budget: Budget | None = None
     # Unix seconds; checked on every request (a cached principal may outlive it).
     expires_at: float | None = None
+    # False: the prompt cache never answers this key.
+    cache: bool = True
 
     def may_use(self, model: str) -> bool:
         return self.models is None or model in self.models

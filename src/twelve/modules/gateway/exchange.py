@@ -28,6 +28,38 @@ Outcome = Literal["ok", "refused", "upstream_error", "client_gone", "stream_fail
 Settle = Callable[["Exchange"], Awaitable[None]]
 
 
+@dataclass(frozen=True, slots=True)
+class CachedAnswer:
+    """An answer the prompt cache found: a fresh copy, as `answer` or as the stream's `chunks`.
+    `deployment` served it first; a hit costs `cost_fraction` of what its usage would."""
+
+    deployment: DeploymentRef
+    answer: JSONObject | None
+    chunks: list[JSONObject] | None
+    cost_fraction: float
+
+
+class Recording:
+    """What a request's answer was (the object, or a stream's chunks), kept for the prompt cache
+    up to `limit` items: past that it is dropped (`overflowed`), never grown."""
+
+    __slots__ = ("items", "limit", "overflowed")
+
+    def __init__(self, limit: int) -> None:
+        self.items: list[JSONObject] = []
+        self.limit = limit
+        self.overflowed = False
+
+    def add(self, item: JSONObject) -> None:
+        if self.overflowed:
+            return
+        if len(self.items) >= self.limit:
+            self.overflowed = True
+            self.items.clear()
+            return
+        self.items.append(item)
+
+
 class ClientGone(TwelveError):
     """The client hung up before its answer was complete (nginx's 499; nobody reads it)."""
 
@@ -62,6 +94,10 @@ class Exchange:
     # whose settle runs after the credit hold's.
     charged_micros: int | None = None
     unpriced: bool = False
+    # The prompt cache: the answer it found (routing is skipped), or, on a miss, where the answer
+    # is recorded so that the cache can keep it once the request ended well.
+    cached: CachedAnswer | None = None
+    recording: Recording | None = None
     # The finaliser's task giving back what the stages took (None when they took nothing).
     settling: asyncio.Task[None] | None = None
 

@@ -38,6 +38,7 @@ def api_key(row: Mapping[Any, Any]) -> ApiKey:
         expires_at=row["expires_at"],
         rotated_at=row["rotated_at"],
         previous_expires_at=row["previous_expires_at"],
+        cache=row["cache"],
     )
 
 
@@ -104,6 +105,10 @@ def changes(command: UpdateApiKey) -> dict[str, Any]:
         values |= budget_columns(command.budget)
     if "expires_at" in sent:
         values["expires_at"] = check_expiry(command.expires_at)
+    if "cache" in sent:
+        if command.cache is None:
+            raise InvalidRequest("`cache` cannot be null: send true or false.", param="cache")
+        values["cache"] = command.cache
     for name in LIMIT_FIELDS:
         if name in sent:
             values[name] = getattr(command, name)

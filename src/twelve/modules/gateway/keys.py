@@ -110,6 +110,7 @@ class KeyRegistry:
             max_concurrency=command.max_concurrency,
             budget=command.budget,
             expires_at=check_expiry(command.expires_at),
+            cache=command.cache,
             key=key,
         )
         row = issued.model_dump(exclude={"key", "budget"}) | budget_columns(issued.budget)
@@ -261,6 +262,7 @@ class KeyRegistry:
             customer_limits=customer.limits if customer is not None else Limits(),
             budget=budget_of(found),
             expires_at=found["expires_at"],
+            cache=found["cache"],
         )
         return _Found(principal, secret_until)
 

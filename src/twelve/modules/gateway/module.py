@@ -12,19 +12,25 @@ from twelve.modules.credits.api import CustomersService, HoldsService, UsageServ
 from twelve.modules.embeddings.api import EmbeddingsService
 from twelve.modules.gateway import http
 from twelve.modules.gateway.api import KeysService, RoutingStateService
+from twelve.modules.gateway.cache_store import CacheStore, MemoryCacheStore
 from twelve.modules.gateway.health_watch import HealthWatch
 from twelve.modules.gateway.keys import KeyRegistry
+from twelve.modules.gateway.pipeline import PlanCache
+from twelve.modules.gateway.redis_cache_store import RedisCacheStore
 from twelve.modules.gateway.routing import RetryPolicy
 from twelve.modules.gateway.routing_state import RoutingState
+from twelve.modules.gateway.semantic_index import SemanticIndex
 from twelve.modules.gateway.service import Gateway
 from twelve.modules.gateway.settings import (
     CreditHoldSettings,
     GatewaySettings,
+    PromptCacheSettings,
     RateLimitSettings,
 )
 from twelve.modules.gateway.shared_breakers import SharedBreakers
 from twelve.modules.gateway.stages.credit_hold import CreditHold
 from twelve.modules.gateway.stages.limit_store import LimitStore, MemoryLimitStore
+from twelve.modules.gateway.stages.prompt_cache import PromptCache
 from twelve.modules.gateway.stages.rate_limit import RateLimit
 from twelve.modules.gateway.stages.redis_limit_store import RedisLimitStore
 from twelve.modules.gateway.usage_meter import UsageMeter
@@ -53,6 +59,11 @@ def build(context: ModuleContext) -> Built:
     limit_store = _limit_store(limits)
     context.on_stop(limit_store.close)
     rate_limit = RateLimit(limit_store, default_max_tokens=credits.default_max_tokens)
+    cache_store = _cache_store()
+    context.on_stop(cache_store.close)
+    plans = PlanCache(models)
+    embeddings: EmbeddingsService = context.port(EmbeddingsService)
+    prompt_cache = PromptCache(cache_store, plans, SemanticIndex(embeddings, plans))
     usage: UsageService = context.port(UsageService)
     meter = UsageMeter(usage)
     context.on_serve(meter.start)
@@ -62,10 +73,11 @@ def build(context: ModuleContext) -> Built:
         models=models,
         chat=context.port(ChatService),
         completion=context.port(CompletionService),
-        embeddings=context.port(EmbeddingsService),
+        embeddings=embeddings,
         policy=RetryPolicy.from_settings(settings),
-        # A refused request takes no hold: rate limits come first.
-        admission=[rate_limit, credit_hold],
+        # A refused request takes no hold: rate limits come first. A cache hit still counts
+        # against the limits and may cost a fraction of its answer: the cache comes last.
+        admission=[rate_limit, credit_hold, prompt_cache],
         meter=meter.record,
     )
     watch = HealthWatch(models, gateway.board, settings.health_poll_seconds)
@@ -85,13 +97,29 @@ def build(context: ModuleContext) -> Built:
     )
 
 
+def _settings_error(exc: ValidationError, prefix: str) -> ConfigFileError:
+    problem = exc.errors(include_url=False, include_input=False)[0]
+    variable = prefix + ".".join(str(p) for p in problem["loc"]).upper()
+    return ConfigFileError(f"{variable}: {problem['msg']}")
+
+
+def _cache_store() -> CacheStore:
+    try:
+        settings = PromptCacheSettings()
+        redis_url = RateLimitSettings().redis_url
+    except ValidationError as exc:
+        prefix = "TWELVE_CACHE_" if exc.title == PromptCacheSettings.__name__ else "TWELVE_"
+        raise _settings_error(exc, prefix) from None
+    if redis_url is None:
+        return MemoryCacheStore(settings.memory_bytes)
+    return RedisCacheStore(redis_url, timeout_seconds=settings.redis_timeout_seconds)
+
+
 def _limit_settings() -> RateLimitSettings:
     try:
         return RateLimitSettings()
     except ValidationError as exc:
-        problem = exc.errors(include_url=False, include_input=False)[0]
-        variable = "TWELVE_" + ".".join(str(p) for p in problem["loc"]).upper()
-        raise ConfigFileError(f"{variable}: {problem['msg']}") from None
+        raise _settings_error(exc, "TWELVE_") from None
 
 
 def _limit_store(settings: RateLimitSettings) -> LimitStore:

@@ -1,17 +1,17 @@
 """The request pipeline: each public request, from admission to its one end.
 
 Admission runs the stages in order (authenticate, read the body, the key's allow-list, then the
-stages that later issues add: rate limit, credit hold, cache). Routing then tries the plan's
-deployments (strategies, breakers, retries, model fallbacks, deadline: `routing.py`), racing the
-client: when the client leaves, the upstream call is cancelled. Whatever happens, the finaliser
-ends the request exactly once: here for answers and failures, in the stream's response for
-streams (`responses.py`).
+stages that later issues add: rate limit, credit hold, cache). A cache hit ends admission with its
+answer; otherwise routing tries the plan's deployments (strategies, breakers, retries, model
+fallbacks, deadline: `routing.py`), racing the client: when the client leaves, the upstream call
+is cancelled. Whatever happens, the finaliser ends the request exactly once: here for answers and
+failures, in the stream's response for streams (`responses.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from typing import TypeVar
 
 import structlog
@@ -19,7 +19,7 @@ import structlog
 from twelve.kernel.errors import NotFound, TwelveError
 from twelve.kernel.telemetry.metrics import REJECTIONS
 from twelve.modules.gateway.endpoints import FeaturePorts
-from twelve.modules.gateway.exchange import ClientGone, Exchange, Outcome
+from twelve.modules.gateway.exchange import CachedAnswer, ClientGone, Exchange, Outcome
 from twelve.modules.gateway.finaliser import Finaliser
 from twelve.modules.gateway.routing import RetryPolicy, Routed, Router
 from twelve.modules.gateway.stages.allow_list import model_not_found
@@ -87,9 +87,12 @@ class Pipeline:
                 if settle is not None:
                     exchange.settles.append(settle)
             _log_context(exchange)
-            plan = await self._plan(exchange)
-            exchange.dispatched = True
-            routed = await _unless_client_leaves(exchange, self._route(exchange, plan))
+            if exchange.cached is not None:  # a prompt-cache hit ends here
+                routed = _from_cache(exchange.cached)
+            else:
+                plan = await self._plan(exchange)
+                exchange.dispatched = True
+                routed = await _unless_client_leaves(exchange, self._route(exchange, plan))
         except BaseException as exc:
             if not exchange.dispatched:
                 _log_context(exchange)
@@ -98,6 +101,8 @@ class Pipeline:
             raise
         if not isinstance(routed.result, OpenStream):
             exchange.usage = exchange.endpoint.usage(routed.result)
+            if exchange.recording is not None:
+                exchange.recording.add(routed.result)
             await self.finaliser.finish(exchange, "ok")
         return routed
 
@@ -130,6 +135,20 @@ class Pipeline:
 
             exchange.settles.append(settle)
         return routed
+
+
+def _from_cache(cached: CachedAnswer) -> Routed[Answer]:
+    """A cached answer as routing would have given it (zero attempts): an object, or a stream
+    replaying the stored chunks."""
+    if cached.chunks is None:
+        assert cached.answer is not None
+        return Routed(cached.answer, cached.deployment, 0)
+    return Routed(OpenStream(cached.chunks[0], _replay(cached.chunks[1:])), cached.deployment, 0)
+
+
+async def _replay(chunks: list[JSONObject]) -> AsyncIterator[JSONObject]:
+    for chunk in chunks:
+        yield chunk
 
 
 async def _unless_client_leaves(exchange: Exchange, work: Awaitable[T]) -> T:

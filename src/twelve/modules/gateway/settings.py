@@ -99,3 +99,24 @@ class RateLimitSettings(BaseSettings):
         except ValueError:
             raise ValueError("has a port that is not a number") from None
         return value.strip()
+
+
+class PromptCacheSettings(BaseSettings):
+    """The prompt cache's store (env prefix `TWELVE_CACHE_`): which models cache, and for how
+    long, is each model's `cache:` in the configuration file. With `TWELVE_REDIS_URL` the
+    entries are in Redis, shared by every gateway process; else in this process's memory."""
+
+    model_config = SettingsConfigDict(env_prefix="TWELVE_CACHE_", extra="ignore")
+
+    memory_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024 * 1024,
+        le=64 * 1024 * 1024 * 1024,
+        description="The in-memory store's bound, in bytes (least recently used out first).",
+    )
+    redis_timeout_seconds: float = Field(
+        default=0.5,
+        gt=0,
+        le=10,
+        description="With Redis, a lookup slower than this is a miss (the cache fails open).",
+    )

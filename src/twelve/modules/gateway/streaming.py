@@ -64,6 +64,8 @@ async def relay(stream: OpenStream, exchange: Exchange) -> AsyncIterator[bytes]:
 
 
 def _emit(chunk: JSONObject, include_usage: bool, exchange: Exchange) -> list[bytes]:
+    if exchange.recording is not None:
+        exchange.recording.add(chunk)
     usage = exchange.endpoint.usage(chunk)
     if usage is not None:
         exchange.usage = usage

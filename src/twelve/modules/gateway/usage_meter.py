@@ -59,7 +59,8 @@ class UsageMeter:
         """Queue the usage row of `exchange`, which has ended. Refused requests (a bad key, no
         credits, a rate limit) never reached an upstream: they are not usage."""
         principal = exchange.principal
-        if not exchange.dispatched or principal is None:
+        hit = exchange.cached is not None
+        if not (exchange.dispatched or hit) or principal is None:
             return
         usage = exchange.usage or {}
         deployment = exchange.deployment
@@ -71,7 +72,8 @@ class UsageMeter:
             model=exchange.model,
             deployment=deployment.id if deployment is not None else "",
             endpoint=exchange.endpoint.name,
-            outcome=exchange.outcome or "ok",
+            # A prompt-cache hit's row says so (its tokens are the cached answer's).
+            outcome="cached" if hit and exchange.outcome == "ok" else exchange.outcome or "ok",
             input_tokens=_tokens(usage.get("prompt_tokens")),
             output_tokens=_tokens(usage.get("completion_tokens")),
             cost_micros=exchange.charged_micros or 0,

@@ -26,6 +26,7 @@ __all__ = [
     "EMBEDDINGS",
     "OPERATIONS",
     "BreakerOverrides",
+    "CacheConfig",
     "Capability",
     "DeploymentHealth",
     "DeploymentRef",
@@ -126,6 +127,22 @@ class RetryOverrides(BaseModel):
     budget_ratio: float | None = None
 
 
+class CacheConfig(BaseModel):
+    """A model's prompt cache, acted on by the gateway: answers kept for `ttl_seconds`, at most
+    `max_entry_bytes` each; a hit costs `cost_fraction` of the original answer's cost. With
+    `semantic_model` (an embeddings model) and `semantic_threshold`, a chat request whose last
+    user message is that similar (cosine) to a cached one's, with the same other fields, hits too.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    ttl_seconds: float = 600.0
+    max_entry_bytes: int = 1024 * 1024
+    cost_fraction: float = 0.0
+    semantic_model: str | None = None
+    semantic_threshold: float | None = None
+
+
 class RoutingConfig(BaseModel):
     """How the gateway routes one model: the same object on each of the model's deployments."""
 
@@ -140,6 +157,8 @@ class RoutingConfig(BaseModel):
     content_filter_fallbacks: tuple[str, ...] = ()
     breaker: BreakerOverrides = BreakerOverrides()
     retry: RetryOverrides = RetryOverrides()
+    # None: no prompt cache for this model.
+    cache: CacheConfig | None = None
 
 
 class DeploymentRef(BaseModel):

@@ -223,4 +223,24 @@ class ModelsConfig(BaseModel):
                             f"model `{model.name}`: {key} names `{target}`, which is not a "
                             "configured model"
                         )
+        _check_semantic_models(models)
         return models
+
+
+def _check_semantic_models(models: list[ModelConfig]) -> None:
+    """A semantic cache's embedding model must be a configured model that serves embeddings."""
+    by_name = {model.name: model for model in models}
+    for model in models:
+        semantic = model.cache.semantic_model if model.cache is not None else None
+        if semantic is None:
+            continue
+        target = by_name.get(semantic)
+        if target is None:
+            raise ValueError(
+                f"model `{model.name}`: cache.semantic_model names `{semantic}`, which is not a "
+                "configured model"
+            )
+        if "embeddings" not in target.effective_capabilities:
+            raise ValueError(
+                f"model `{model.name}`: cache.semantic_model `{semantic}` does not serve embeddings"
+            )

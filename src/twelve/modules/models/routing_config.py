@@ -15,6 +15,7 @@ from twelve.modules.models.api import (
     RoutingConfig,
     Strategy,
 )
+from twelve.modules.models.cache_config import CacheFields
 from twelve.modules.models.health_config import HealthCheckConfig
 
 
@@ -52,6 +53,7 @@ class RoutingFields(BaseModel):
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
     health_check: HealthCheckConfig = Field(default_factory=HealthCheckConfig)
+    cache: CacheFields | None = Field(default=None, description="The model's prompt cache.")
 
     @field_validator("fallbacks", "context_window_fallbacks", "content_filter_fallbacks")
     @classmethod
@@ -81,4 +83,5 @@ class RoutingFields(BaseModel):
             content_filter_fallbacks=tuple(self.content_filter_fallbacks),
             breaker=BreakerOverrides(**self.breaker.model_dump()),
             retry=RetryOverrides(**self.retry.model_dump()),
+            cache=self.cache.config() if self.cache is not None else None,
         )

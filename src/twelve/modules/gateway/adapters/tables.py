@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, MetaData, String, Table
+from sqlalchemy import JSON, BigInteger, Boolean, Column, MetaData, String, Table, true
 
 metadata = MetaData()
 
@@ -31,4 +31,6 @@ api_keys = Table(
     Column("rotated_at", BigInteger, nullable=True),
     Column("previous_key_hash", String(64), nullable=True, unique=True, index=True),
     Column("previous_expires_at", BigInteger, nullable=True),
+    # False: the prompt cache never answers this key.
+    Column("cache", Boolean, nullable=False, server_default=true()),
 )

@@ -16,6 +16,8 @@ case, counted at the end, never the looser bound.
 
 from __future__ import annotations
 
+import math
+
 import structlog
 
 from twelve.kernel.errors import NotFound
@@ -105,6 +107,9 @@ class CreditHold:
 
         async def settle(ended: Exchange) -> None:
             nonlocal exact
+            if ended.cached is not None and ended.outcome == "ok":
+                await self._settle_hit(hold, ended, ended.cached.cost_fraction)
+                return
             if not ended.dispatched or ended.outcome in ("upstream_error", "refused"):
                 await self._holds.release(hold.id)
                 CREDIT_SETTLEMENTS.labels("released").inc()
@@ -127,6 +132,22 @@ class CreditHold:
                 log.warning("credit_overrun", hold_id=hold.id, held=worst, charged=cost)
 
         return settle
+
+    async def _settle_hit(self, hold: Hold, ended: Exchange, fraction: float) -> None:
+        """A prompt-cache hit costs `fraction` of what its answer's usage costs (often nothing:
+        then the hold is released)."""
+        price = self.prices.of(ended.deployment) if ended.deployment else None
+        full = usage_cost(price, ended.usage) if price and ended.usage else None
+        cost = math.ceil(full * fraction) if full is not None else 0
+        if cost <= 0:
+            await self._holds.release(hold.id)
+            CREDIT_SETTLEMENTS.labels("released").inc()
+            return
+        settled = await self._holds.settle(hold.id, cost)
+        if settled.applied:
+            ended.charged_micros = settled.charged_micros
+            CREDIT_SETTLEMENTS.labels("actual").inc()
+            COST_MICROS.labels(ended.model, hold.customer_id).inc(settled.charged_micros)
 
     async def _place(self, principal: Principal, micros: int, request_id: str) -> Hold:
         """Hold `micros` on the customer's balance and, in the same write, on the key's budget."""
