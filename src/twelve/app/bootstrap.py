@@ -49,6 +49,8 @@ class Container:
     routers: list[APIRouter]
     # The routes the edge serves past the framework, from every served module.
     direct: dict[tuple[str, str], tuple[str, ASGIApp]]
+    # The routes with a body bound of their own (uploads), from every served module.
+    body_limits: dict[tuple[str, str], int]
     # The ports this process serves to modules in other processes, by module name.
     internal: dict[str, Endpoints]
     # What the served modules built, by module name.
@@ -221,6 +223,7 @@ def build(settings: Settings, catalogue: Iterable[ModuleSpec] = CATALOGUE) -> Co
         http=wiring.http,
         routers=[router for b in built.values() for router in b.routers],
         direct={route: app for b in built.values() for route, app in b.direct.items()},
+        body_limits={route: n for b in built.values() for route, n in b.body_limits.items()},
         internal=wiring.internal(),
         built=built,
         starts=[hook for context in contexts for hook in context.starts],

@@ -1,4 +1,5 @@
-"""The gateway module as the process wires it: the public OpenAI routes and the keys port."""
+"""The gateway module as the process wires it: the public OpenAI routes (the Files API's on the
+storage port, with the upload route's own body bound) and the keys port."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ from twelve.modules.credits.api import CustomersService, HoldsService, UsageServ
 from twelve.modules.embeddings.api import EmbeddingsService
 from twelve.modules.gateway import http
 from twelve.modules.gateway.api import KeysService
+from twelve.modules.gateway.files_routes import build_files_router, upload_body_limit
 from twelve.modules.gateway.keys import KeyRegistry
 from twelve.modules.gateway.routing import RetryPolicy
 from twelve.modules.gateway.service import Gateway
 from twelve.modules.gateway.settings import (
     CreditHoldSettings,
+    FileUploadSettings,
     GatewaySettings,
     RateLimitSettings,
 )
@@ -26,6 +29,7 @@ from twelve.modules.gateway.stages.rate_limit import RateLimit
 from twelve.modules.gateway.stages.redis_limit_store import RedisLimitStore
 from twelve.modules.gateway.usage_meter import UsageMeter
 from twelve.modules.models.api import ModelsService
+from twelve.modules.storage.api import StorageService
 
 
 def build(context: ModuleContext) -> Built:
@@ -65,8 +69,14 @@ def build(context: ModuleContext) -> Built:
     )
     return Built(
         services={KeysService: keys},
-        routers=[http.build_router(gateway, usage)],
+        routers=[
+            http.build_router(gateway, usage),
+            build_files_router(gateway, context.port(StorageService)),
+        ],
         direct=http.direct_routes(gateway),
+        body_limits={
+            ("POST", f"{http.PREFIX}/files"): upload_body_limit(FileUploadSettings().max_file_bytes)
+        },
         facts=[gateway],
     )
 

@@ -1,0 +1,189 @@
+"""The storage service: files per customer, their content in content-addressed blobs.
+
+A file row and its blob's reference count change in one transaction together with the blob's
+placement (put) or removal (delete of the last reference), so a blob is never removed while a file
+names it and never kept once none does. Ids are random (`file-` + 24 hex digits) and never reused.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from twelve.kernel.db import Database
+from twelve.kernel.errors import NotFound
+from twelve.modules.storage.adapters.tables import blobs, files
+from twelve.modules.storage.api import (
+    CHUNK_BYTES,
+    FileChunk,
+    FileContent,
+    FilePage,
+    OpenUpload,
+    PutFile,
+    StoredFile,
+    Upload,
+    UploadChunk,
+)
+from twelve.modules.storage.blob_store import BlobStore
+from twelve.modules.storage.uploads import Finished, Uploads, too_large
+
+_MAX_ID = 64
+
+
+class Storage:
+    def __init__(self, db: Database, blob_store: BlobStore, uploads: Uploads) -> None:
+        self.db = db
+        self.blobs = blob_store
+        self.uploads = uploads
+
+    async def put_file(self, command: PutFile) -> StoredFile:
+        if len(command.content) > self.uploads.max_bytes:
+            raise too_large(self.uploads.max_bytes)
+        meta = OpenUpload(**command.model_dump(exclude={"content"}))
+        upload_id = await self.uploads.open(meta)
+        try:
+            await self.uploads.append(meta.customer_id, upload_id, command.content)
+        except BaseException:
+            await self.uploads.abort(meta.customer_id, upload_id)
+            raise
+        return await self._store(await self.uploads.finish(meta.customer_id, upload_id))
+
+    async def get_file(self, customer_id: str, file_id: str) -> StoredFile | None:
+        if len(file_id) > _MAX_ID:
+            return None
+        async with self.db.read() as conn:
+            row = await _row(conn, customer_id, file_id)
+        return None if row is None else _stored(row)
+
+    async def read_file(self, customer_id: str, file_id: str) -> FileContent | None:
+        stored = await self.get_file(customer_id, file_id)
+        if stored is None:
+            return None
+        content = b"".join([c async for c in self.blobs.chunks(stored.sha256, CHUNK_BYTES)])
+        return FileContent.model_construct(file=stored, content=content)
+
+    async def list_files(
+        self,
+        customer_id: str,
+        purpose: str | None = None,
+        limit: int = 100,
+        after: str | None = None,
+        order: Literal["asc", "desc"] = "desc",
+    ) -> FilePage:
+        limit = max(1, min(limit, 10_000))
+        query = select(files).where(files.c.customer_id == customer_id)
+        if purpose is not None:
+            query = query.where(files.c.purpose == purpose)
+        async with self.db.read() as conn:
+            if after is not None:
+                cursor = await _row(conn, customer_id, after[:_MAX_ID])
+                if cursor is None:
+                    return FilePage(data=[], has_more=False)
+                past = files.c.seq < cursor.seq if order == "desc" else files.c.seq > cursor.seq
+                query = query.where(past)
+            by = files.c.seq.desc() if order == "desc" else files.c.seq.asc()
+            rows = (await conn.execute(query.order_by(by).limit(limit + 1))).all()
+        return FilePage(data=[_stored(r) for r in rows[:limit]], has_more=len(rows) > limit)
+
+    async def delete_file(self, customer_id: str, file_id: str) -> bool:
+        if len(file_id) > _MAX_ID:
+            return False
+        async with self.db.write() as conn:
+            row = await _row(conn, customer_id, file_id)
+            if row is None:
+                return False
+            await conn.execute(delete(files).where(files.c.seq == row.seq))
+            refs = (
+                await conn.execute(
+                    update(blobs)
+                    .where(blobs.c.sha256 == row.sha256)
+                    .values(refs=blobs.c.refs - 1)
+                    .returning(blobs.c.refs)
+                )
+            ).scalar_one_or_none()
+            if refs is not None and refs <= 0:
+                await conn.execute(delete(blobs).where(blobs.c.sha256 == row.sha256))
+                # Inside the transaction: a put of the same content waits on the `blobs` row.
+                await self.blobs.remove(row.sha256)
+        return True
+
+    async def open_upload(self, command: OpenUpload) -> Upload:
+        upload_id = await self.uploads.open(command)
+        return Upload(id=upload_id, max_bytes=self.uploads.max_bytes)
+
+    async def append_upload(self, command: UploadChunk) -> int:
+        return await self.uploads.append(command.customer_id, command.upload_id, command.data)
+
+    async def finish_upload(self, customer_id: str, upload_id: str) -> StoredFile:
+        return await self._store(await self.uploads.finish(customer_id, upload_id))
+
+    async def abort_upload(self, customer_id: str, upload_id: str) -> bool:
+        return await self.uploads.abort(customer_id, upload_id)
+
+    async def read_chunks(self, customer_id: str, file_id: str) -> AsyncIterator[FileChunk]:
+        stored = await self.get_file(customer_id, file_id)
+        if stored is None:
+            raise file_not_found(file_id)
+        async for chunk in self.blobs.chunks(stored.sha256, CHUNK_BYTES):
+            yield FileChunk.model_construct(data=chunk)
+
+    async def _store(self, finished: Finished) -> StoredFile:
+        meta = finished.meta
+        stored = StoredFile(
+            id=f"file-{secrets.token_hex(12)}",
+            customer_id=meta.customer_id,
+            filename=meta.filename,
+            purpose=meta.purpose,
+            bytes=finished.size,
+            content_type=meta.content_type,
+            sha256=finished.sha256,
+            created_at=int(time.time()),
+        )
+        try:
+            async with self.db.write() as conn:
+                await conn.execute(self._counted(finished))
+                await conn.execute(insert(files).values(**stored.model_dump()))
+                await self.blobs.place(finished.path, finished.sha256)
+        finally:
+            finished.path.unlink(missing_ok=True)  # placed (moved) already, or never to be
+        return stored
+
+    def _counted(self, finished: Finished) -> Any:
+        """Insert the blob's row with one reference, or add one to it."""
+        dialect: Any = sqlite if self.db.is_sqlite else postgresql
+        statement = dialect.insert(blobs).values(
+            sha256=finished.sha256, bytes=finished.size, refs=1
+        )
+        return statement.on_conflict_do_update(
+            index_elements=[blobs.c.sha256], set_={"refs": blobs.c.refs + 1}
+        )
+
+
+def file_not_found(file_id: str) -> NotFound:
+    return NotFound(
+        f"No such File object: {file_id[:_MAX_ID]}", param="file_id", code="file_not_found"
+    )
+
+
+async def _row(conn: AsyncConnection, customer_id: str, file_id: str) -> Any:
+    query = select(files).where(files.c.id == file_id, files.c.customer_id == customer_id)
+    return (await conn.execute(query)).one_or_none()
+
+
+def _stored(row: Any) -> StoredFile:
+    return StoredFile(
+        id=row.id,
+        customer_id=row.customer_id,
+        filename=row.filename,
+        purpose=row.purpose,
+        bytes=row.bytes,
+        content_type=row.content_type,
+        sha256=row.sha256,
+        created_at=row.created_at,
+    )
