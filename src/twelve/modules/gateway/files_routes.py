@@ -178,7 +178,6 @@ def file_object(stored: StoredFile) -> dict[str, Any]:
         "filename": stored.filename,
         "purpose": stored.purpose,
         "status": "processed",
-        "status_details": None,
     }
 
 
