@@ -16,7 +16,7 @@ import pytest
 from openai import NotFoundError, OpenAI
 
 from tests.e2e.server import TwelveServer
-from tests.e2e.stack import MAX_BODY_BYTES, MAX_FILE_BYTES, IssueKey
+from tests.e2e.stack import MAX_BODY_BYTES, MAX_FILE_BYTES
 from tests.e2e.wire import assert_openai_error
 from tests.support.openai_spec import validate
 
