@@ -12,7 +12,13 @@ import pytest
 
 from tests.modules.storage.conftest import MAX_BYTES
 from twelve.kernel.errors import NotFound, PayloadTooLarge
-from twelve.modules.storage.api import CHUNK_BYTES, OpenUpload, PutFile, UploadChunk
+from twelve.modules.storage.api import (
+    CHUNK_BYTES,
+    READ_CHUNK_BYTES,
+    OpenUpload,
+    PutFile,
+    UploadChunk,
+)
 from twelve.modules.storage.service import Storage
 from twelve.modules.storage.uploads import TooManyUploads
 
@@ -122,7 +128,7 @@ async def test_a_chunked_upload_is_one_file(storage: Storage) -> None:
 
     assert stored.bytes == 3 * CHUNK_BYTES
     chunks = [c.data async for c in storage.read_chunks("cus_a", stored.id)]
-    assert [len(c) for c in chunks] == [CHUNK_BYTES] * 3 and b"".join(chunks) == b"".join(parts)
+    assert {len(c) for c in chunks} == {READ_CHUNK_BYTES} and b"".join(chunks) == b"".join(parts)
     assert temp_files(storage) == []
     with pytest.raises(NotFound):  # finished: gone
         await storage.finish_upload("cus_a", upload.id)

@@ -23,6 +23,7 @@ from twelve.kernel.text import PrintableStr
 __all__ = [
     "CHUNK_BYTES",
     "PUBLIC_PURPOSES",
+    "READ_CHUNK_BYTES",
     "FileChunk",
     "FileContent",
     "FilePage",
@@ -36,9 +37,11 @@ __all__ = [
 
 # The purposes a client may give `POST /v1/files` (OpenAI's); others are Twelve's own.
 PUBLIC_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
-# The largest chunk `append_upload` takes and `read_chunks` yields (base64 keeps it well under
-# the internal routes' body limit).
+# The largest chunk `append_upload` takes (the storage module bounds its internal route to fit).
 CHUNK_BYTES = 1024 * 1024
+# The chunks `read_chunks` yields: a remote stream is NDJSON, one line per chunk, and the client
+# reads lines of at most 128 KiB (aiohttp's buffer), so a base64 chunk must stay below that.
+READ_CHUNK_BYTES = 64 * 1024
 
 
 class StoredFile(BaseModel):
@@ -168,6 +171,6 @@ class StorageService(Protocol):
         ...
 
     def read_chunks(self, customer_id: str, file_id: str) -> AsyncIterator[FileChunk]:
-        """The file's content in chunks of at most `CHUNK_BYTES`; a 404 when the customer has no
+        """The file's content in chunks of at most `READ_CHUNK_BYTES`; a 404 when the customer has no
         such file."""
         ...

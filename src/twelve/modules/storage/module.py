@@ -4,8 +4,9 @@ content as content-addressed blobs under the data dir, and the open uploads."""
 from __future__ import annotations
 
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec, migrations_of
+from twelve.kernel.rpc import internal_path
 from twelve.modules.storage.adapters.local_blobs import LocalBlobs
-from twelve.modules.storage.api import StorageService
+from twelve.modules.storage.api import CHUNK_BYTES, StorageService
 from twelve.modules.storage.service import Storage
 from twelve.modules.storage.settings import StorageSettings
 from twelve.modules.storage.uploads import Uploads
@@ -27,7 +28,20 @@ def build(context: ModuleContext) -> Built:
 
     context.on_serve(clear_uploads)
     context.on_stop(uploads.close)
-    return Built(services={StorageService: service})
+    return Built(
+        services={StorageService: service},
+        # Content crosses the internal routes base64-encoded in JSON: a chunk, or a whole file
+        # for `put_file`, whatever the process's `TWELVE_MAX_BODY_BYTES`.
+        body_limits={
+            ("POST", internal_path("storage", "append_upload")): _encoded(CHUNK_BYTES),
+            ("POST", internal_path("storage", "put_file")): _encoded(settings.max_file_bytes),
+        },
+    )
+
+
+def _encoded(content_bytes: int) -> int:
+    """The JSON body that carries `content_bytes` of base64 content, with room for the rest."""
+    return (content_bytes + 2) // 3 * 4 + 64 * 1024
 
 
 MODULE = ModuleSpec(

@@ -20,7 +20,7 @@ from twelve.kernel.db import Database
 from twelve.kernel.errors import NotFound
 from twelve.modules.storage.adapters.tables import blobs, files
 from twelve.modules.storage.api import (
-    CHUNK_BYTES,
+    READ_CHUNK_BYTES,
     FileChunk,
     FileContent,
     FilePage,
@@ -65,7 +65,7 @@ class Storage:
         stored = await self.get_file(customer_id, file_id)
         if stored is None:
             return None
-        content = b"".join([c async for c in self.blobs.chunks(stored.sha256, CHUNK_BYTES)])
+        content = b"".join([c async for c in self.blobs.chunks(stored.sha256, READ_CHUNK_BYTES)])
         return FileContent.model_construct(file=stored, content=content)
 
     async def list_files(
@@ -130,7 +130,7 @@ class Storage:
         stored = await self.get_file(customer_id, file_id)
         if stored is None:
             raise file_not_found(file_id)
-        async for chunk in self.blobs.chunks(stored.sha256, CHUNK_BYTES):
+        async for chunk in self.blobs.chunks(stored.sha256, READ_CHUNK_BYTES):
             yield FileChunk.model_construct(data=chunk)
 
     async def _store(self, finished: Finished) -> StoredFile:
