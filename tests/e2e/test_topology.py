@@ -1,7 +1,8 @@
 """Several processes instead of one: `--modules` splits the platform, and a client cannot tell.
 
-`workers` serves models, chat, completion, embeddings and storage; `edge` serves gateway, admin and credits
-and reaches the workers through their internal routes (TWELVE_<MODULE>_URL, TWELVE_INTERNAL_KEY);
+`workers` serves models, chat, completion, embeddings and storage; `edge` serves gateway, admin
+and credits and reaches the workers through their internal routes (TWELVE_<MODULE>_URL,
+TWELVE_INTERNAL_KEY);
 `back_office` serves admin alone, reaching credits and the keys on the edge and models on the
 workers. Every cross-process call goes through clients and routes generated from each module's
 `api.py` Protocol.

@@ -171,6 +171,6 @@ class StorageService(Protocol):
         ...
 
     def read_chunks(self, customer_id: str, file_id: str) -> AsyncIterator[FileChunk]:
-        """The file's content in chunks of at most `READ_CHUNK_BYTES`; a 404 when the customer has no
-        such file."""
+        """The file's content in chunks of at most `READ_CHUNK_BYTES`; a 404 when the customer
+        has no such file."""
         ...
