@@ -28,6 +28,7 @@ from twelve.app.settings import Settings
 from twelve.app.startup_error import database_problem
 from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.db import Database, module_database_url
+from twelve.kernel.env_settings import read_env_settings
 from twelve.kernel.http_client import HttpClient
 from twelve.kernel.migrations import upgrade
 from twelve.kernel.module_spec import Built, Hook, ModuleContext, ModuleSpec
@@ -168,7 +169,7 @@ class _Wiring:
         context = ModuleContext(
             spec.name,
             process=self.settings,
-            settings=spec.settings() if spec.settings is not None else None,
+            settings=read_env_settings(spec.settings) if spec.settings is not None else None,
             database=self.databases.get(spec.name),
             http=self.http,
             ports=self.port,

@@ -4,6 +4,7 @@ and multipart puts, chunked reads, removal, and the storage service's dedup and 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -42,10 +43,8 @@ async def blobs(s3_url: str) -> AsyncIterator[S3Blobs]:
         secret_access_key="testing",
     )
     await store.start()
-    try:
+    with contextlib.suppress(store.client.exceptions.BucketAlreadyOwnedByYou):
         await store.client.create_bucket(Bucket=BUCKET)
-    except store.client.exceptions.BucketAlreadyOwnedByYou:
-        pass
     yield store
     await store.close()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from twelve.kernel.config_file import ConfigFileError
+from twelve.kernel.env_settings import read_env_settings
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec, migrations_of
 from twelve.modules.chat.api import ChatService
 from twelve.modules.completion.api import CompletionService
@@ -75,7 +76,9 @@ def build(context: ModuleContext) -> Built:
         ],
         direct=http.direct_routes(gateway),
         body_limits={
-            ("POST", f"{http.PREFIX}/files"): upload_body_limit(FileUploadSettings().max_file_bytes)
+            ("POST", f"{http.PREFIX}/files"): upload_body_limit(
+                read_env_settings(FileUploadSettings).max_file_bytes
+            )
         },
         facts=[gateway],
     )
