@@ -37,6 +37,7 @@ from twelve.modules.storage.api import (
 # Multipart framing and the `purpose` field around the file part.
 FRAMING_BYTES = 64 * 1024
 _MAX_ID = 64
+_BINARY = {"type": "string", "format": "binary"}
 _UPLOAD_SCHEMA = {
     "requestBody": {
         "required": True,
@@ -46,7 +47,7 @@ _UPLOAD_SCHEMA = {
                     "type": "object",
                     "required": ["file", "purpose"],
                     "properties": {
-                        "file": {"type": "string", "format": "binary"},
+                        "file": _BINARY,
                         "purpose": {"type": "string", "enum": list(PUBLIC_PURPOSES)},
                     },
                 }
@@ -117,7 +118,12 @@ def build_files_router(gateway: Gateway, storage: StorageService) -> APIRouter:
         caller = await gateway.authenticate(bearer(request))
         return _json(file_object(await _owned(storage, caller.customer_id, file_id)))
 
-    @router.get("/files/{file_id}/content", description="The file's bytes, streamed.")
+    @router.get(
+        "/files/{file_id}/content",
+        description="The file's bytes, streamed.",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"application/octet-stream": {"schema": _BINARY}}}},
+    )
     async def file_content(file_id: str, request: Request) -> Response:
         caller = await gateway.authenticate(bearer(request))
         stored = await _owned(storage, caller.customer_id, file_id)
