@@ -135,4 +135,4 @@ def test_a_usable_data_dir_is_created(tmp_path: Path) -> None:
 def test_serving_modules_leaves_out_the_ones_not_built_yet() -> None:
     served = Settings().serving_modules
     assert "gateway" in served and "admin" in served
-    assert not {"images", "audio", "jobs", "storage", "events"} & set(served)
+    assert not {"images", "audio", "jobs", "events"} & set(served)

@@ -22,7 +22,7 @@ def test_every_module_has_a_url_setting(monkeypatch: pytest.MonkeyPatch, module:
 
 
 def test_a_module_with_migrations_has_a_database_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert MODULES_WITH_DATABASES == ("gateway", "credits")
+    assert MODULES_WITH_DATABASES == ("gateway", "credits", "storage")
     monkeypatch.setenv("TWELVE_CREDITS_DATABASE_URL", "sqlite:///credits.db")
     settings = load_settings()
     assert settings.module_database_url("credits") == "sqlite:///credits.db"
