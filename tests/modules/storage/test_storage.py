@@ -12,6 +12,7 @@ import pytest
 
 from tests.modules.storage.conftest import MAX_BYTES
 from twelve.kernel.errors import NotFound, PayloadTooLarge
+from twelve.modules.storage.adapters.local_blobs import LocalBlobs
 from twelve.modules.storage.api import (
     CHUNK_BYTES,
     READ_CHUNK_BYTES,
@@ -175,3 +176,24 @@ async def test_idle_uploads_are_discarded(storage: Storage) -> None:
     await storage.open_upload(meta)
     assert await storage.abort_upload("cus_a", stale.id) is False
     assert len(temp_files(storage)) == 1
+
+
+class _RemovedWhilePutting(LocalBlobs):
+    """Its first placed blob vanishes at once, as when a delete of the content's last other file
+    removes it between a put's placement and its commit."""
+
+    raced = False
+
+    async def place(self, source: Path, sha256: str) -> None:
+        await super().place(source, sha256)
+        if not self.raced:
+            self.raced = True
+            await self.remove(sha256)
+
+
+async def test_a_blob_removed_before_the_put_commits_is_placed_again(storage: Storage) -> None:
+    storage.blobs = _RemovedWhilePutting(storage.blobs.root)  # type: ignore[attr-defined]
+    stored = await storage.put_file(put("cus_a", b"raced"))
+    read = await storage.read_file("cus_a", stored.id)
+    assert read is not None and read.content == b"raced"
+    assert temp_files(storage) == []

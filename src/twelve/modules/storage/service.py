@@ -1,12 +1,17 @@
 """The storage service: files per customer, their content in content-addressed blobs.
 
-A file row and its blob's reference count change in one transaction together with the blob's
-placement (put) or removal (delete of the last reference), so a blob is never removed while a file
-names it and never kept once none does. Ids are random (`file-` + 24 hex digits) and never reused.
+Put: the blob is placed first, outside any transaction (an upload to S3 may take minutes and must
+not hold the database's write lock), then the file row and a reference on the `blobs` row commit
+together; if a delete of that content's last other file removed the blob meanwhile, it is placed
+again after the commit. Delete: the row, the reference and, at zero, the blob go in one
+transaction, which the `blobs` row serialises against a put's reference. So a committed file
+always has its blob; a failed put can leave an unreferenced blob (the next put of that content
+reuses it), never a file without one. Ids are random (`file-` + 24 hex digits), never reused.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -109,7 +114,8 @@ class Storage:
             ).scalar_one_or_none()
             if refs is not None and refs <= 0:
                 await conn.execute(delete(blobs).where(blobs.c.sha256 == row.sha256))
-                # Inside the transaction: a put of the same content waits on the `blobs` row.
+                # Before the commit: a put counting a reference on this content waits on the
+                # `blobs` row until then, and so sees the blob gone and places it again.
                 await self.blobs.remove(row.sha256)
         return True
 
@@ -146,12 +152,14 @@ class Storage:
             created_at=int(time.time()),
         )
         try:
+            await self.blobs.place(finished.path, finished.sha256)
             async with self.db.write() as conn:
                 await conn.execute(self._counted(finished))
                 await conn.execute(insert(files).values(**stored.model_dump()))
+            if not await self.blobs.exists(finished.sha256):
                 await self.blobs.place(finished.path, finished.sha256)
         finally:
-            finished.path.unlink(missing_ok=True)  # placed (moved) already, or never to be
+            await asyncio.to_thread(finished.path.unlink, missing_ok=True)
         return stored
 
     def _counted(self, finished: Finished) -> Any:

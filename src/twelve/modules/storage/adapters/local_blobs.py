@@ -1,13 +1,14 @@
 """Blobs on the local disk: `<root>/<first two hex digits>/<sha256>`.
 
 A blob arrives as a finished temp file on the same filesystem (the uploads' directory is under the
-same root) and is renamed into place after an fsync, so a reader never sees half a blob and a crash
-leaves at most a stray temp file (cleared at start), never a truncated blob under a digest.
+same root) and is hard-linked into place after an fsync, so a reader never sees half a blob and a
+crash leaves at most a stray temp file (cleared at start), never a truncated blob under a digest.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 from collections.abc import AsyncIterator
@@ -31,12 +32,12 @@ class LocalBlobs:
     @staticmethod
     def _place(source: Path, target: Path) -> None:
         if target.exists():
-            source.unlink(missing_ok=True)
             return
         target.parent.mkdir(parents=True, exist_ok=True)
         with source.open("rb") as handle:
             os.fsync(handle.fileno())
-        os.replace(source, target)
+        with contextlib.suppress(FileExistsError):  # placed by a concurrent put: same bytes
+            os.link(source, target)
 
     async def chunks(self, sha256: str, chunk_bytes: int) -> AsyncIterator[bytes]:
         handle = await asyncio.to_thread(self.path_of(sha256).open, "rb")

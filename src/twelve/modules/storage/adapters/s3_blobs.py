@@ -70,21 +70,18 @@ class S3Blobs:
         return self._client
 
     async def place(self, source: Path, sha256: str) -> None:
+        if await self.exists(sha256):
+            return
+        key = self.key_of(sha256)
+        handle = await asyncio.to_thread(source.open, "rb")
         try:
-            if await self.exists(sha256):
-                return
-            key = self.key_of(sha256)
-            handle = await asyncio.to_thread(source.open, "rb")
-            try:
-                if await asyncio.to_thread(_size, source) <= PART_BYTES:
-                    body = await asyncio.to_thread(handle.read)
-                    await self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
-                else:
-                    await self._multipart(key, handle)
-            finally:
-                handle.close()
+            if await asyncio.to_thread(_size, source) <= PART_BYTES:
+                body = await asyncio.to_thread(handle.read)
+                await self.client.put_object(Bucket=self.bucket, Key=key, Body=body)
+            else:
+                await self._multipart(key, handle)
         finally:
-            await asyncio.to_thread(source.unlink, missing_ok=True)
+            handle.close()
 
     async def _multipart(self, key: str, handle: Any) -> None:
         started = await self.client.create_multipart_upload(Bucket=self.bucket, Key=key)
