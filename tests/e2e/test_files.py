@@ -193,3 +193,39 @@ def test_files_need_a_key(server: TwelveServer) -> None:
             "/v1/files", files={"file": ("a", b"x")}, data={"purpose": "batch"}
         )
         assert_openai_error(response, 401, "authentication_error")
+
+
+def test_the_purpose_may_follow_the_file(api: httpx.Client) -> None:
+    content = os.urandom(1024 * 1024 + 3)  # more than one storage chunk
+    body = (
+        b'--b0\r\nContent-Disposition: form-data; name="file"; filename="late.bin"\r\n'
+        b"Content-Type: application/x-thing\r\n\r\n" + content + b"\r\n"
+        b'--b0\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nvision\r\n--b0--\r\n'
+    )
+    response = api.post("/v1/files", content=body, headers={"content-type": RAW})
+    assert response.status_code == 200, response.text
+    created = response.json()
+    assert (created["purpose"], created["bytes"], created["filename"]) == (
+        "vision",
+        len(content),
+        "late.bin",
+    )
+    download = api.get(f"/v1/files/{created['id']}/content")
+    assert download.content == content
+    assert download.headers["content-type"] == "application/x-thing"
+    api.delete(f"/v1/files/{created['id']}")
+
+
+def test_a_bad_purpose_after_the_file_leaves_nothing(
+    api: httpx.Client, server: TwelveServer
+) -> None:
+    before = stored_blobs(server)
+    body = (
+        b'--b0\r\nContent-Disposition: form-data; name="file"; filename="x.bin"\r\n\r\n'
+        + os.urandom(2 * 1024 * 1024)
+        + b'\r\n--b0\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nnope\r\n--b0--\r\n'
+    )
+    response = api.post("/v1/files", content=body, headers={"content-type": RAW})
+    assert_openai_error(response, 400, "invalid_request_error", param="purpose")
+    assert stored_blobs(server) == before
+    assert list((blob_root(server) / "uploads").iterdir()) == []

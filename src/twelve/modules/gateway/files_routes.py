@@ -2,16 +2,14 @@
 module keeps the files. Thin, like `http.py`: authenticate, check the request, call the storage
 port, shape the answer.
 
-An upload is parsed as it arrives (multipart, at most one file part, its bytes spooled to a temp
-file past 1 MiB) and handed to storage a chunk at a time, so no file is ever whole in memory; the
-edge bounds the body at the storage file limit (plus the multipart framing) before any of this
-runs. A file of another customer is a 404, exactly like one that does not exist.
+An upload is parsed as it arrives and handed to storage a chunk at a time (`upload_form.py`), so
+no file is ever whole in memory; the edge bounds the body at the storage file limit (plus the
+multipart framing) before any of this runs. A file of another customer is a 404, exactly like one
+that does not exist.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
@@ -19,19 +17,16 @@ from urllib.parse import quote
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from starlette.datastructures import UploadFile
 
 from twelve.kernel.errors import InvalidRequest, NotFound
 from twelve.kernel.text import has_control_characters
 from twelve.modules.gateway.http import PREFIX, bearer
 from twelve.modules.gateway.service import Gateway
+from twelve.modules.gateway.upload_form import receive_upload
 from twelve.modules.storage.api import (
-    CHUNK_BYTES,
     PUBLIC_PURPOSES,
-    OpenUpload,
     StorageService,
     StoredFile,
-    UploadChunk,
 )
 
 # Multipart framing and the `purpose` field around the file part.
@@ -68,26 +63,7 @@ def build_files_router(gateway: Gateway, storage: StorageService) -> APIRouter:
     @router.post("/files", openapi_extra=_UPLOAD_SCHEMA, description="Upload a file.")
     async def create_file(request: Request) -> Response:
         caller = await gateway.authenticate(bearer(request))
-        content_type = request.headers.get("content-type", "")
-        if not content_type.lower().startswith("multipart/form-data"):
-            raise InvalidRequest("The request body must be multipart/form-data.")
-        async with request.form(max_files=1, max_fields=8, max_part_size=FRAMING_BYTES) as form:
-            upload, purpose = form.get("file"), form.get("purpose")
-            if not isinstance(upload, UploadFile):
-                raise InvalidRequest("'file' is a required file field.", param="file")
-            if not isinstance(purpose, str) or purpose not in PUBLIC_PURPOSES:
-                raise InvalidRequest(
-                    f"Invalid value for 'purpose': use one of {', '.join(PUBLIC_PURPOSES)}.",
-                    param="purpose",
-                )
-            meta = OpenUpload(
-                customer_id=caller.customer_id,
-                filename=_filename(upload.filename),
-                purpose=purpose,
-                content_type=_media_type(upload.content_type),
-            )
-            stored = await _copy(storage, meta, upload)
-        return _json(file_object(stored))
+        return _json(file_object(await receive_upload(request, storage, caller.customer_id)))
 
     @router.get("/files", description="The caller's files, newest first by default.")
     async def list_files(
@@ -145,21 +121,6 @@ def build_files_router(gateway: Gateway, storage: StorageService) -> APIRouter:
     return router
 
 
-async def _copy(storage: StorageService, meta: OpenUpload, upload: UploadFile) -> StoredFile:
-    opened = await storage.open_upload(meta)
-    try:
-        while chunk := await upload.read(CHUNK_BYTES):
-            data = base64.b64encode(chunk)
-            await storage.append_upload(
-                UploadChunk(customer_id=meta.customer_id, upload_id=opened.id, data=data)
-            )
-        return await storage.finish_upload(meta.customer_id, opened.id)
-    except BaseException:
-        # Shielded: a client that hangs up must not leave the temp file behind.
-        await asyncio.shield(storage.abort_upload(meta.customer_id, opened.id))
-        raise
-
-
 async def _owned(storage: StorageService, customer_id: str, file_id: str) -> StoredFile:
     if len(file_id) > _MAX_ID or has_control_characters(file_id):
         raise _not_found(file_id)
@@ -185,20 +146,6 @@ def file_object(stored: StoredFile) -> dict[str, Any]:
         "purpose": stored.purpose,
         "status": "processed",
     }
-
-
-def _filename(name: str | None) -> str:
-    if not name:
-        return "upload"
-    if len(name) > 255 or has_control_characters(name):
-        raise InvalidRequest("Invalid file name: at most 255 printable characters.", param="file")
-    return name
-
-
-def _media_type(value: str | None) -> str:
-    if not value or len(value) > 255 or has_control_characters(value):
-        return "application/octet-stream"
-    return value
 
 
 def _not_found(file_id: str) -> NotFound:

@@ -87,13 +87,14 @@ class FilePage(BaseModel):
 
 
 class OpenUpload(BaseModel):
-    """Open an upload: the file's owner and description; its content follows in chunks."""
+    """Open an upload: the file's owner and description; its content follows in chunks. The
+    purpose may come only with `finish_upload` (a form may send it after the file)."""
 
     model_config = ConfigDict(extra="forbid")
 
     customer_id: PrintableStr = Field(min_length=1, max_length=200)
     filename: PrintableStr = Field(min_length=1, max_length=255)
-    purpose: PrintableStr = Field(min_length=1, max_length=64)
+    purpose: PrintableStr | None = Field(default=None, min_length=1, max_length=64)
     content_type: PrintableStr = Field(default="application/octet-stream", max_length=255)
 
 
@@ -161,8 +162,11 @@ class StorageService(Protocol):
         ...
 
     @command
-    async def finish_upload(self, customer_id: str, upload_id: str) -> StoredFile:
-        """Store what was appended as a file (content-addressed) and close the upload."""
+    async def finish_upload(
+        self, customer_id: str, upload_id: str, purpose: str | None = None
+    ) -> StoredFile:
+        """Store what was appended as a file (content-addressed) and close the upload; `purpose`
+        replaces the one given at opening (one of them is required: else a 400)."""
         ...
 
     @command

@@ -22,7 +22,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from twelve.kernel.db import Database
-from twelve.kernel.errors import NotFound
+from twelve.kernel.errors import InvalidRequest, NotFound
+from twelve.kernel.text import has_control_characters
 from twelve.modules.storage.adapters.tables import blobs, files
 from twelve.modules.storage.api import (
     READ_CHUNK_BYTES,
@@ -39,6 +40,7 @@ from twelve.modules.storage.blob_store import BlobStore
 from twelve.modules.storage.uploads import Finished, Uploads, too_large
 
 _MAX_ID = 64
+_MAX_PURPOSE = 64
 
 
 class Storage:
@@ -57,7 +59,8 @@ class Storage:
         except BaseException:
             await self.uploads.abort(meta.customer_id, upload_id)
             raise
-        return await self._store(await self.uploads.finish(meta.customer_id, upload_id))
+        finished = await self.uploads.finish(meta.customer_id, upload_id)
+        return await self._store(finished, command.purpose)
 
     async def get_file(self, customer_id: str, file_id: str) -> StoredFile | None:
         if len(file_id) > _MAX_ID:
@@ -126,8 +129,20 @@ class Storage:
     async def append_upload(self, command: UploadChunk) -> int:
         return await self.uploads.append(command.customer_id, command.upload_id, command.data)
 
-    async def finish_upload(self, customer_id: str, upload_id: str) -> StoredFile:
-        return await self._store(await self.uploads.finish(customer_id, upload_id))
+    async def finish_upload(
+        self, customer_id: str, upload_id: str, purpose: str | None = None
+    ) -> StoredFile:
+        if purpose is not None and (
+            not 0 < len(purpose) <= _MAX_PURPOSE or has_control_characters(purpose)
+        ):
+            await self.uploads.abort(customer_id, upload_id)
+            raise InvalidRequest("Invalid value for 'purpose'.", param="purpose")
+        finished = await self.uploads.finish(customer_id, upload_id)
+        purpose = purpose or finished.meta.purpose
+        if purpose is None:
+            await asyncio.to_thread(finished.path.unlink, missing_ok=True)
+            raise InvalidRequest("'purpose' is a required field.", param="purpose")
+        return await self._store(finished, purpose)
 
     async def abort_upload(self, customer_id: str, upload_id: str) -> bool:
         return await self.uploads.abort(customer_id, upload_id)
@@ -139,13 +154,13 @@ class Storage:
         async for chunk in self.blobs.chunks(stored.sha256, READ_CHUNK_BYTES):
             yield FileChunk.model_construct(data=chunk)
 
-    async def _store(self, finished: Finished) -> StoredFile:
+    async def _store(self, finished: Finished, purpose: str) -> StoredFile:
         meta = finished.meta
         stored = StoredFile(
             id=f"file-{secrets.token_hex(12)}",
             customer_id=meta.customer_id,
             filename=meta.filename,
-            purpose=meta.purpose,
+            purpose=purpose,
             bytes=finished.size,
             content_type=meta.content_type,
             sha256=finished.sha256,
