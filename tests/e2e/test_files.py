@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import os
+import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -229,3 +231,28 @@ def test_a_bad_purpose_after_the_file_leaves_nothing(
     assert_openai_error(response, 400, "invalid_request_error", param="purpose")
     assert stored_blobs(server) == before
     assert list((blob_root(server) / "uploads").iterdir()) == []
+
+
+def test_a_client_that_hangs_up_mid_upload_leaves_nothing(
+    api: httpx.Client, server: TwelveServer
+) -> None:
+    head = (
+        b'--b0\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n'
+        b'--b0\r\nContent-Disposition: form-data; name="file"; filename="cut.bin"\r\n\r\n'
+    )
+    sent = head + b"x" * (1536 * 1024)  # past one storage chunk, short of the declared length
+    key = api.headers["Authorization"]
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(
+            b"POST /v1/files HTTP/1.1\r\nHost: t\r\nAuthorization: " + key.encode() + b"\r\n"
+            b"Content-Type: " + RAW.encode() + b"\r\n"
+            b"Content-Length: " + str(len(sent) + 4096).encode() + b"\r\n\r\n" + sent
+        )
+        time.sleep(0.5)
+    server.wait_for_log(path="/v1/files", status=499)
+    uploads = blob_root(server) / "uploads"
+    for _ in range(50):
+        if not list(uploads.iterdir()):
+            break
+        time.sleep(0.1)
+    assert list(uploads.iterdir()) == []
