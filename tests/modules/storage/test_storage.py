@@ -197,3 +197,14 @@ async def test_a_blob_removed_before_the_put_commits_is_placed_again(storage: St
     read = await storage.read_file("cus_a", stored.id)
     assert read is not None and read.content == b"raced"
     assert temp_files(storage) == []
+
+
+async def test_ids_no_file_could_have_are_simply_absent(storage: Storage) -> None:
+    """Sent by a peer over the internal routes: PostgreSQL refuses NUL, so no query is made."""
+    stored = await storage.put_file(put("cus_a", b"x"))
+    for bad in ("file-\x00", "x" * 65, "a\nb"):
+        assert await storage.get_file("cus_a", bad) is None
+        assert await storage.delete_file("cus_a", bad) is False
+        assert (await storage.list_files("cus_a", after=bad)).data == []
+        assert (await storage.list_files("cus_a", purpose=bad)).data == []
+    assert await storage.get_file("cus_a", stored.id) == stored

@@ -63,7 +63,7 @@ class Storage:
         return await self._store(finished, command.purpose)
 
     async def get_file(self, customer_id: str, file_id: str) -> StoredFile | None:
-        if len(file_id) > _MAX_ID:
+        if not _usable(file_id):
             return None
         async with self.db.read() as conn:
             row = await _row(conn, customer_id, file_id)
@@ -85,12 +85,14 @@ class Storage:
         order: Literal["asc", "desc"] = "desc",
     ) -> FilePage:
         limit = max(1, min(limit, 10_000))
+        if purpose is not None and not _usable(purpose):
+            return FilePage(data=[], has_more=False)
         query = select(files).where(files.c.customer_id == customer_id)
         if purpose is not None:
             query = query.where(files.c.purpose == purpose)
         async with self.db.read() as conn:
             if after is not None:
-                cursor = await _row(conn, customer_id, after[:_MAX_ID])
+                cursor = await _row(conn, customer_id, after) if _usable(after) else None
                 if cursor is None:
                     return FilePage(data=[], has_more=False)
                 past = files.c.seq < cursor.seq if order == "desc" else files.c.seq > cursor.seq
@@ -100,7 +102,7 @@ class Storage:
         return FilePage(data=[_stored(r) for r in rows[:limit]], has_more=len(rows) > limit)
 
     async def delete_file(self, customer_id: str, file_id: str) -> bool:
-        if len(file_id) > _MAX_ID:
+        if not _usable(file_id):
             return False
         async with self.db.write() as conn:
             row = await _row(conn, customer_id, file_id)
@@ -192,6 +194,11 @@ def file_not_found(file_id: str) -> NotFound:
     return NotFound(
         f"No such File object: {file_id[:_MAX_ID]}", param="file_id", code="file_not_found"
     )
+
+
+def _usable(file_id: str) -> bool:
+    """Whether `file_id` could be an id at all (PostgreSQL refuses NUL: no query for it)."""
+    return len(file_id) <= _MAX_ID and not has_control_characters(file_id)
 
 
 async def _row(conn: AsyncConnection, customer_id: str, file_id: str) -> Any:

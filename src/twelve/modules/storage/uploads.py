@@ -64,10 +64,6 @@ class Uploads:
         shutil.rmtree(self.directory, ignore_errors=True)
         self.directory.mkdir(parents=True, exist_ok=True)
 
-    @property
-    def open_count(self) -> int:
-        return len(self._open)
-
     async def open(self, meta: OpenUpload) -> str:
         await self._discard_idle()
         if len(self._open) >= self.max_open:
