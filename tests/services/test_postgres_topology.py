@@ -27,7 +27,8 @@ async def test_one_dsn_gives_every_module_its_own_schema(tmp_path: Path) -> None
             principal = await container.administration().keys.authenticate(issued.key)
             assert principal is not None
             assert principal.customer_id == customer.id
-            assert (await container.readiness()).databases == {"gateway": True, "credits": True}
+            databases = (await container.readiness()).databases
+            assert databases == {"gateway": True, "credits": True, "storage": True}
         finally:
             await container.stop()
 
@@ -35,7 +36,7 @@ async def test_one_dsn_gives_every_module_its_own_schema(tmp_path: Path) -> None
         try:
             tables = await conn.fetch(
                 "SELECT table_schema, table_name FROM information_schema.tables"
-                " WHERE table_schema IN ('gateway', 'credits') ORDER BY 1, 2"
+                " WHERE table_schema IN ('gateway', 'credits', 'storage') ORDER BY 1, 2"
             )
         finally:
             await conn.close()
@@ -50,8 +51,12 @@ async def test_one_dsn_gives_every_module_its_own_schema(tmp_path: Path) -> None
             ("credits", "usage"),
             ("gateway", "alembic_version"),
             ("gateway", "api_keys"),
+            ("storage", "alembic_version"),
+            ("storage", "blobs"),
+            ("storage", "files"),
         ]
         assert not (tmp_path / "gateway.db").exists()
+        assert not (tmp_path / "storage.db").exists()
 
 
 async def test_wrong_postgres_credentials_are_one_line(tmp_path: Path) -> None:
