@@ -207,13 +207,4 @@ async def _row(conn: AsyncConnection, customer_id: str, file_id: str) -> Any:
 
 
 def _stored(row: Any) -> StoredFile:
-    return StoredFile(
-        id=row.id,
-        customer_id=row.customer_id,
-        filename=row.filename,
-        purpose=row.purpose,
-        bytes=row.bytes,
-        content_type=row.content_type,
-        sha256=row.sha256,
-        created_at=row.created_at,
-    )
+    return StoredFile.model_validate(row, from_attributes=True)
