@@ -80,9 +80,9 @@ def test_the_clean_copy_keeps_every_contract(tmp_path: Path) -> None:
         ),
         pytest.param(
             "gateway",
-            "from twelve.modules.storage import api as _storage",
+            "from twelve.modules.events import api as _events",
             "graph-gateway",
-            id="gateway-to-storage-api",
+            id="gateway-to-events-api",
         ),
         pytest.param(
             "models",

@@ -233,8 +233,6 @@ async def test_the_body_is_json_whatever_the_content_type(gateway: httpx.AsyncCl
     [
         "/v1/images/generations",
         "/v1/audio/transcriptions",
-        "/v1/files",
-        "/v1/files/file-1",
         "/v1/jobs",
         "/v1/workflows/run",
         "/v1/responses",

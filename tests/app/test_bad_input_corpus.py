@@ -137,3 +137,25 @@ async def test_wrong_methods(ledger: Ledger) -> None:
             await ledger.send(method, method, path, json={})
     for path in PUBLIC_POSTS:
         await ledger.send("GET on a POST route", "GET", path)
+
+
+async def test_the_files_routes(ledger: Ledger) -> None:
+    """Refused uploads store nothing: the customer has no file at the end."""
+    multipart = {"content-type": corpus.FILES_CONTENT_TYPE}
+    for label, raw in corpus.HOSTILE_UPLOADS.items():
+        response = await ledger.send(label, "POST", "/v1/files", content=raw, headers=multipart)
+        assert response.status_code == 400, (label, response.text)
+    for label, raw in corpus.RAW_BODIES.items():
+        await ledger.send(label, "POST", "/v1/files", content=raw)
+    for label, headers in corpus.HOSTILE_HEADERS.items():
+        await ledger.send(label, "POST", "/v1/files", content=b"x", headers=headers)
+        await ledger.send(label, "GET", "/v1/files", headers=headers)
+    for segment in corpus.HOSTILE_SEGMENTS:
+        for method in ("GET", "DELETE"):
+            response = await ledger.send(segment, method, f"/v1/files/{segment}")
+            assert response.status_code == 404, (segment, response.text)
+        await ledger.send(segment, "GET", f"/v1/files/{segment}/content")
+        for query in ("after", "purpose", "limit", "order"):
+            await ledger.send(segment, "GET", f"/v1/files?{query}={segment}")
+    listed = await ledger.stack.client.get("/v1/files")
+    assert listed.status_code == 200 and listed.json()["data"] == []

@@ -22,7 +22,7 @@ def test_every_module_has_a_url_setting(monkeypatch: pytest.MonkeyPatch, module:
 
 
 def test_a_module_with_migrations_has_a_database_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert {"gateway", "credits", "events"} <= set(MODULES_WITH_DATABASES)
+    assert {"gateway", "credits", "storage", "events"} <= set(MODULES_WITH_DATABASES)
     monkeypatch.setenv("TWELVE_CREDITS_DATABASE_URL", "sqlite:///credits.db")
     settings = load_settings()
     assert settings.module_database_url("credits") == "sqlite:///credits.db"

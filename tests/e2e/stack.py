@@ -13,6 +13,8 @@ from tests.fakes.upstream import FakeUpstream, RecordedRequest
 
 # Small enough that a test can exceed it cheaply; large enough for every ordinary request.
 MAX_BODY_BYTES = 64 * 1024
+# Larger than MAX_BODY_BYTES: the upload route has a bound of its own.
+MAX_FILE_BYTES = 3 * 1024 * 1024
 # The fake upstream demands this key, so every 200 proves `${E2E_UPSTREAM_KEY}` reached it.
 UPSTREAM_KEY = "sk-e2e-upstream-0123456789"
 # The `issue_key` fixture: (name="e2e", models=None) -> the admin API's issued key as JSON.
@@ -65,6 +67,7 @@ def server_env(config: Path, data_dir: Path) -> dict[str, str]:
         "TWELVE_CONFIG": str(config),
         "TWELVE_DATA_DIR": str(data_dir),
         "TWELVE_MAX_BODY_BYTES": str(MAX_BODY_BYTES),
+        "TWELVE_STORAGE_MAX_FILE_BYTES": str(MAX_FILE_BYTES),
         "TWELVE_GATEWAY_RETRIES": "1",
         "TWELVE_GATEWAY_RETRY_BACKOFF_SECONDS": "0.01",
         "E2E_UPSTREAM_KEY": UPSTREAM_KEY,

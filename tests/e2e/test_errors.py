@@ -290,7 +290,7 @@ def test_a_wrong_internal_key_is_503_for_clients_not_their_401(
     )
     edge_env = {
         "TWELVE_DATA_DIR": str(tmp_path / "e"),
-        "TWELVE_MODULES": "gateway,admin,credits",
+        "TWELVE_MODULES": "gateway,admin,credits,storage",
         "TWELVE_INTERNAL_KEY": "b" * 40,
         "TWELVE_ADMIN_KEY": admin_key,
     }

@@ -120,8 +120,8 @@ def test_an_empty_internal_key_opens_nothing(plain_server: TwelveServer) -> None
 def test_the_banner_tells_the_truth(plain_server: TwelveServer) -> None:
     lines = plain_server.stderr().splitlines()
     banner = [line for line in lines if line.startswith("Twelve: ")]
-    modules = "gateway, chat, completion, embeddings, credits, models, events, admin"
-    assert f"Twelve: modules {modules}" in banner
+    served = "gateway, chat, completion, embeddings, credits, models, storage, events, admin"
+    assert f"Twelve: modules {served}" in banner
     assert "Twelve: 0 models from no TWELVE_CONFIG" in banner
     assert banner[-1] == f"Twelve: serving on {plain_server.base_url}"
     plain_server.wait_for_log(event="loaded 0 models from nowhere (TWELVE_CONFIG is unset)")
@@ -202,7 +202,7 @@ def test_readyz_checks_the_remote_modules_it_depends_on(
         ]:
             env = {
                 "TWELVE_DATA_DIR": str(tmp_path / name),
-                "TWELVE_MODULES": "gateway,admin,credits",
+                "TWELVE_MODULES": "gateway,admin,credits,storage",
                 "TWELVE_INTERNAL_KEY": key,
                 "TWELVE_MODELS_URL": models_url,
             } | {f"TWELVE_{m}_URL": workers.base_url for m in ("CHAT", "COMPLETION", "EMBEDDINGS")}

@@ -1,7 +1,8 @@
 """Several processes instead of one: `--modules` splits the platform, and a client cannot tell.
 
-`workers` serves models, chat, completion and embeddings; `edge` serves gateway, admin and credits
-and reaches the workers through their internal routes (TWELVE_<MODULE>_URL, TWELVE_INTERNAL_KEY);
+`workers` serves models, chat, completion, embeddings and storage; `edge` serves gateway, admin
+and credits and reaches the workers through their internal routes (TWELVE_<MODULE>_URL,
+TWELVE_INTERNAL_KEY);
 `back_office` serves admin alone, reaching credits and the keys on the edge and models on the
 workers. Every cross-process call goes through clients and routes generated from each module's
 `api.py` Protocol.
@@ -19,11 +20,11 @@ import pytest
 from openai import OpenAI
 
 from tests.e2e.server import TwelveServer
-from tests.e2e.stack import sent_upstream, server_env
+from tests.e2e.stack import MAX_BODY_BYTES, sent_upstream, server_env
 from tests.e2e.wire import sse_data
 from tests.fakes.upstream import FakeUpstream
 
-WORKER_MODULES = ("models", "chat", "completion", "embeddings")
+WORKER_MODULES = ("models", "chat", "completion", "embeddings", "storage")
 INTERNAL_KEY = "twinternal-e2e-" + secrets.token_urlsafe(16)
 
 
@@ -232,3 +233,23 @@ def test_a_request_crosses_the_process_boundary_once_for_its_feature(
     assert seen.count(feature) == 1
     assert set(seen) <= {feature, "/internal/models/plan"}
     assert seen.count("/internal/models/plan") <= 1
+
+
+def test_files_cross_the_process_boundary_a_chunk_at_a_time(
+    edge: TwelveServer, edge_api: httpx.Client, workers: TwelveServer
+) -> None:
+    """Storage on the workers: an upload of several chunks (each larger than the workers'
+    body limit once base64-encoded) and its download go through the generated client."""
+    key = edge_api.headers["Authorization"].removeprefix("Bearer ")
+    content = secrets.token_bytes(2 * 1024 * 1024 + 5)
+    with OpenAI(api_key=key, base_url=f"{edge.base_url}/v1", max_retries=0) as sdk:
+        created = sdk.files.create(file=("remote.bin", content), purpose="batch")
+        assert sdk.files.content(created.id).content == content
+        assert [f.id for f in sdk.files.list()] == [created.id]
+        assert sdk.files.delete(created.id).deleted
+    appended = [
+        r for r in workers.log_records() if r.get("path") == "/internal/storage/append_upload"
+    ]
+    assert len(appended) == 3 and {r["status"] for r in appended} == {200}
+    assert MAX_BODY_BYTES < 1024 * 1024  # a chunk needs the route's own bound on the workers
+    workers.wait_for_log(path="/internal/storage/read_chunks", status=200)

@@ -28,7 +28,7 @@ async def test_one_dsn_gives_every_module_its_own_schema(tmp_path: Path) -> None
             assert principal is not None
             assert principal.customer_id == customer.id
             databases = (await container.readiness()).databases
-            assert databases == {"gateway": True, "credits": True, "events": True}
+            assert databases == {"gateway": True, "credits": True, "storage": True, "events": True}
         finally:
             await container.stop()
 
@@ -36,7 +36,7 @@ async def test_one_dsn_gives_every_module_its_own_schema(tmp_path: Path) -> None
         try:
             tables = await conn.fetch(
                 "SELECT table_schema, table_name FROM information_schema.tables"
-                " WHERE table_schema IN ('gateway', 'credits') ORDER BY 1, 2"
+                " WHERE table_schema IN ('gateway', 'credits', 'storage') ORDER BY 1, 2"
             )
         finally:
             await conn.close()
@@ -52,8 +52,12 @@ async def test_one_dsn_gives_every_module_its_own_schema(tmp_path: Path) -> None
             ("gateway", "alembic_version"),
             ("gateway", "api_keys"),
             ("gateway", "outbox"),
+            ("storage", "alembic_version"),
+            ("storage", "blobs"),
+            ("storage", "files"),
         ]
         assert not (tmp_path / "gateway.db").exists()
+        assert not (tmp_path / "storage.db").exists()
 
 
 async def test_wrong_postgres_credentials_are_one_line(tmp_path: Path) -> None:

@@ -73,6 +73,7 @@ def create_app(
         EdgeMiddleware,
         max_body_bytes=settings.max_body_bytes,
         direct=container.direct,
+        body_limits=container.body_limits,
     )
     return app
 

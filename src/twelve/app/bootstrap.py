@@ -28,6 +28,7 @@ from twelve.app.settings import Settings
 from twelve.app.startup_error import database_problem
 from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.db import Database, module_database_url
+from twelve.kernel.env_settings import read_env_settings
 from twelve.kernel.event_bus import EventBus, InProcessBus
 from twelve.kernel.http_client import HttpClient
 from twelve.kernel.migrations import upgrade
@@ -51,6 +52,8 @@ class Container:
     routers: list[APIRouter]
     # The routes the edge serves past the framework, from every served module.
     direct: dict[tuple[str, str], tuple[str, ASGIApp]]
+    # The routes with a body bound of their own (uploads), from every served module.
+    body_limits: dict[tuple[str, str], int]
     # The ports this process serves to modules in other processes, by module name.
     internal: dict[str, Endpoints]
     # What the served modules built, by module name.
@@ -169,7 +172,7 @@ class _Wiring:
         context = ModuleContext(
             spec.name,
             process=self.settings,
-            settings=spec.settings() if spec.settings is not None else None,
+            settings=read_env_settings(spec.settings) if spec.settings is not None else None,
             database=self.databases.get(spec.name),
             http=self.http,
             ports=self.port,
@@ -225,6 +228,7 @@ def build(settings: Settings, catalogue: Iterable[ModuleSpec] = CATALOGUE) -> Co
         http=wiring.http,
         routers=[router for b in built.values() for router in b.routers],
         direct={route: app for b in built.values() for route, app in b.direct.items()},
+        body_limits={route: n for b in built.values() for route, n in b.body_limits.items()},
         internal=wiring.internal(),
         built=built,
         starts=[hook for context in contexts for hook in context.starts],

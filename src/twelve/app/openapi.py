@@ -54,8 +54,9 @@ ERRORS: dict[str, str] = {
     "403": "The key may not do this.",
     "404": "No such model or resource (`model_not_found` for a model the key may not see).",
     "409": "It already exists.",
-    "413": "The body is larger than TWELVE_MAX_BODY_BYTES.",
-    "429": "The upstream is rate limiting.",
+    "413": "The body is larger than TWELVE_MAX_BODY_BYTES (TWELVE_STORAGE_MAX_FILE_BYTES for "
+    "an upload).",
+    "429": "The upstream is rate limiting (or, for an upload, too many are in progress).",
     "431": "The request headers are larger than TWELVE_MAX_HEADER_BYTES.",
     "502": "Every deployment failed (the message names the last one).",
     "503": "A module this one depends on is unavailable.",
@@ -83,6 +84,11 @@ ROUTES: dict[tuple[str, str], tuple[tuple[str, ...], str | None, str | None]] = 
     ("patch", "/admin/v1/keys/{key_id}"): (("400", "401", "404", "413"), None, None),
     ("post", "/admin/v1/keys/{key_id}/rotate"): (("400", "401", "404", "409", "413"), None, None),
     ("delete", "/admin/v1/keys/{key_id}"): (("400", "401", "404"), None, None),
+    ("post", "/v1/files"): (("400", "401", "413", "429", "503"), "FileObject", None),
+    ("get", "/v1/files"): (("400", "401", "503"), "FileList", None),
+    ("get", "/v1/files/{file_id}"): (("401", "404", "503"), "FileObject", None),
+    ("get", "/v1/files/{file_id}/content"): (("401", "404", "503"), None, None),
+    ("delete", "/v1/files/{file_id}"): (("401", "404", "503"), "FileDeleted", None),
     ("get", "/metrics"): (("401",), None, None),
 }
 

@@ -137,6 +137,30 @@ class EmbeddingList(BaseModel):
     usage: EmbeddingUsage
 
 
+class FileObject(BaseModel):
+    id: str
+    object: Literal["file"]
+    bytes: int
+    created_at: int
+    filename: str
+    purpose: str
+    status: Literal["processed"] = Field(description="Deprecated by OpenAI; always processed.")
+
+
+class FileList(BaseModel):
+    object: Literal["list"]
+    data: list[FileObject]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class FileDeleted(BaseModel):
+    id: str
+    object: Literal["file"]
+    deleted: bool
+
+
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     ErrorResponse,
     ModelList,
@@ -145,4 +169,7 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     ChatCompletionChunk,
     Completion,
     EmbeddingList,
+    FileObject,
+    FileList,
+    FileDeleted,
 )

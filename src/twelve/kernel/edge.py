@@ -9,6 +9,9 @@ It is also where a request's failures end, so that each is answered and logged o
 - a client that hangs up while still sending its body is recorded as status 499 and counted as
   `client_disconnect`, not as a server error.
 
+A route may have a body bound of its own (`body_limits`, by method and exact path: the file
+upload); every other route keeps the process's `max_body_bytes`.
+
 Hot routes (`direct`: the public `/v1` POST endpoints) are called here as plain ASGI apps, by
 method and exact path, skipping the framework's routing, middleware stack and dependency solving;
 every other request goes through the wrapped app.
@@ -51,6 +54,7 @@ class _Exchange:
     __slots__ = (
         "body_done",
         "disconnected",
+        "limit",
         "overflow",
         "received",
         "replaced",
@@ -58,7 +62,8 @@ class _Exchange:
         "status",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
         self.status = 500
         self.received = 0
         self.body_done = False
@@ -70,11 +75,17 @@ class _Exchange:
 
 class EdgeMiddleware:
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, direct: DirectRoutes | None = None
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        direct: DirectRoutes | None = None,
+        body_limits: Mapping[tuple[str, str], int] | None = None,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.direct = dict(direct or {})
+        self.body_limits = dict(body_limits or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -91,10 +102,10 @@ class EdgeMiddleware:
         request_id = incoming if _SAFE_ID.match(incoming) else f"req_{random.getrandbits(96):024x}"
         method = scope["method"]
         route, app = self.direct.get((method, scope["path"]), (None, self.app))
-        limit = self.max_body_bytes
+        limit = self.body_limits.get((method, scope["path"]), self.max_body_bytes)
         declared = headers.get("content-length", "")
         too_large = declared.isdigit() and int(declared) > limit
-        ex = _Exchange()
+        ex = _Exchange(limit)
 
         async def limited_receive() -> Message:
             message = await receive()
@@ -179,7 +190,7 @@ class EdgeMiddleware:
                     await server_error()(scope, receive, send)
         if ex.overflow and not ex.started:
             ex.replaced = False
-            await render(_too_large(self.max_body_bytes))(scope, receive, send)
+            await render(_too_large(ex.limit))(scope, receive, send)
 
 
 def _too_large(limit: int) -> PayloadTooLarge:

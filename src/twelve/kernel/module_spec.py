@@ -139,6 +139,8 @@ class Built:
     # Hot routes the edge calls as plain ASGI apps, past the framework (the same routes stay in
     # `routers` for the OpenAPI document): (method, path) -> (route name, app).
     direct: DirectRoutes = field(default_factory=dict)
+    # Routes whose bodies may exceed the process's body limit: (method, path) -> their own bound.
+    body_limits: Mapping[tuple[str, str], int] = field(default_factory=dict)
     facts: Sequence[object] = ()
     # Shown by /readyz without making the process unready (e.g. deployments with no credentials).
     notices: Mapping[str, list[str]] = field(default_factory=dict)

@@ -63,6 +63,7 @@ __all__ = [
     "RpcDeadlines",
     "Stream",
     "from_wire",
+    "internal_path",
     "internal_router",
     "to_wire",
 ]
@@ -110,6 +111,11 @@ def _checked_arguments(data: JSON) -> Arguments:
         if wants_text and value is not None and not isinstance(value, str):
             raise InvalidRequest(f"The argument '{name}' must be a string.", param=name)
     return Arguments(data)
+
+
+def internal_path(module: str, method: str) -> str:
+    """Where `module`'s `method` is served (for a module that bounds a route's body itself)."""
+    return f"/internal/{module}/{method}"
 
 
 def internal_router(

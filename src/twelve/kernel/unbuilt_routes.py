@@ -11,7 +11,6 @@ from __future__ import annotations
 UNBUILT_PREFIXES = (
     "/v1/images",
     "/v1/audio",
-    "/v1/files",
     "/v1/uploads",
     "/v1/jobs",
     "/v1/workflows",

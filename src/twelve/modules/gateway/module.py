@@ -1,10 +1,12 @@
-"""The gateway module as the process wires it: the public OpenAI routes and the keys port."""
+"""The gateway module as the process wires it: the public OpenAI routes (the Files API's on the
+storage port, with the upload route's own body bound) and the keys port."""
 
 from __future__ import annotations
 
 from pydantic import ValidationError
 
 from twelve.kernel.config_file import ConfigFileError
+from twelve.kernel.env_settings import read_env_settings
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec, migrations_of
 from twelve.modules.chat.api import ChatService
 from twelve.modules.completion.api import CompletionService
@@ -13,6 +15,7 @@ from twelve.modules.embeddings.api import EmbeddingsService
 from twelve.modules.gateway import http
 from twelve.modules.gateway.api import KeysService, RoutingStateService
 from twelve.modules.gateway.cache_store import CacheStore, MemoryCacheStore
+from twelve.modules.gateway.files_routes import build_files_router, upload_body_limit
 from twelve.modules.gateway.health_watch import HealthWatch
 from twelve.modules.gateway.keys import KeyRegistry
 from twelve.modules.gateway.pipeline import PlanCache
@@ -23,6 +26,7 @@ from twelve.modules.gateway.semantic_index import SemanticIndex
 from twelve.modules.gateway.service import Gateway
 from twelve.modules.gateway.settings import (
     CreditHoldSettings,
+    FileUploadSettings,
     GatewaySettings,
     PromptCacheSettings,
     RateLimitSettings,
@@ -35,6 +39,7 @@ from twelve.modules.gateway.stages.rate_limit import RateLimit
 from twelve.modules.gateway.stages.redis_limit_store import RedisLimitStore
 from twelve.modules.gateway.usage_meter import UsageMeter
 from twelve.modules.models.api import ModelsService
+from twelve.modules.storage.api import StorageService
 
 
 def build(context: ModuleContext) -> Built:
@@ -91,8 +96,16 @@ def build(context: ModuleContext) -> Built:
         context.on_stop(shared.stop)
     return Built(
         services={KeysService: keys, RoutingStateService: RoutingState(gateway.board)},
-        routers=[http.build_router(gateway, usage)],
+        routers=[
+            http.build_router(gateway, usage),
+            build_files_router(gateway, context.port(StorageService)),
+        ],
         direct=http.direct_routes(gateway),
+        body_limits={
+            ("POST", f"{http.PREFIX}/files"): upload_body_limit(
+                read_env_settings(FileUploadSettings).max_file_bytes
+            )
+        },
         facts=[gateway],
     )
 

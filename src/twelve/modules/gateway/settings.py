@@ -120,3 +120,12 @@ class PromptCacheSettings(BaseSettings):
         le=10,
         description="With Redis, a lookup slower than this is a miss (the cache fails open).",
     )
+
+
+class FileUploadSettings(BaseSettings):
+    """The bound of `POST /v1/files` bodies: the storage module's own file-size limit (the same
+    variable, read here so the edge refuses an oversized upload before storage sees a byte)."""
+
+    model_config = SettingsConfigDict(env_prefix="TWELVE_STORAGE_", extra="ignore")
+
+    max_file_bytes: int = Field(default=512 * 1024 * 1024, ge=1, le=64 * 1024**3)

@@ -4,13 +4,16 @@ A file belongs to one customer; every read names that customer, and a file of an
 `None` (never "forbidden": its existence is not revealed). Content is stored once per distinct
 SHA-256 (content-addressed), on the local disk by default or in an S3-compatible store; deleting a
 file removes the customer's reference, the blob goes when nothing references it. Content crosses
-this port base64-encoded in JSON (a remote call carries it as text); the public `/v1/files` routes
-stream uploads and downloads without that cost.
+this port base64-encoded in JSON (a remote call carries it as text). Large content never crosses
+whole: an upload is opened, fed in chunks and finished (`open_upload`, `append_upload`,
+`finish_upload`), and a download is a stream of chunks (`read_chunks`), so the public `/v1/files`
+routes hold at most one chunk in memory in either topology.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import AsyncIterator
+from typing import Literal, Protocol
 
 from pydantic import Base64Bytes, BaseModel, ConfigDict, Field
 
@@ -18,12 +21,27 @@ from twelve.kernel.commands import command
 from twelve.kernel.text import PrintableStr
 
 __all__ = [
+    "CHUNK_BYTES",
+    "PUBLIC_PURPOSES",
+    "READ_CHUNK_BYTES",
+    "FileChunk",
     "FileContent",
     "FilePage",
+    "OpenUpload",
     "PutFile",
     "StorageService",
     "StoredFile",
+    "Upload",
+    "UploadChunk",
 ]
+
+# The purposes a client may give `POST /v1/files` (OpenAI's); others are Twelve's own.
+PUBLIC_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+# The largest chunk `append_upload` takes (the storage module bounds its internal route to fit).
+CHUNK_BYTES = 1024 * 1024
+# The chunks `read_chunks` yields: a remote stream is NDJSON, one line per chunk, and the client
+# reads lines of at most 128 KiB (aiohttp's buffer), so a base64 chunk must stay below that.
+READ_CHUNK_BYTES = 64 * 1024
 
 
 class StoredFile(BaseModel):
@@ -68,6 +86,42 @@ class FilePage(BaseModel):
     has_more: bool
 
 
+class OpenUpload(BaseModel):
+    """Open an upload: the file's owner and description; its content follows in chunks. The
+    purpose may come only with `finish_upload` (a form may send it after the file)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: PrintableStr = Field(min_length=1, max_length=200)
+    filename: PrintableStr = Field(min_length=1, max_length=255)
+    purpose: PrintableStr | None = Field(default=None, min_length=1, max_length=64)
+    content_type: PrintableStr = Field(default="application/octet-stream", max_length=255)
+
+
+class Upload(BaseModel):
+    """An open upload: feed it with `append_upload`, then `finish_upload` or `abort_upload`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    max_bytes: int = Field(description="The largest file the upload may become.")
+
+
+class UploadChunk(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    customer_id: PrintableStr = Field(min_length=1, max_length=200)
+    upload_id: PrintableStr = Field(min_length=1, max_length=100)
+    # The bound applies to the base64 text, before decoding.
+    data: Base64Bytes = Field(max_length=(CHUNK_BYTES + 2) // 3 * 4)
+
+
+class FileChunk(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    data: Base64Bytes
+
+
 class StorageService(Protocol):
     @command
     async def put_file(self, command: PutFile) -> StoredFile:
@@ -84,11 +138,43 @@ class StorageService(Protocol):
         purpose: str | None = None,
         limit: int = 100,
         after: str | None = None,
+        order: Literal["asc", "desc"] = "desc",
     ) -> FilePage:
-        """Newest first; `after` is the last file id of the previous page."""
+        """Newest first (`desc`) or oldest first; `after` is the last file id of the previous
+        page (an id this customer does not own is an empty page)."""
         ...
 
     @command
     async def delete_file(self, customer_id: str, file_id: str) -> bool:
         """True when the file existed and is now gone; deleting twice is not an error."""
+        ...
+
+    @command
+    async def open_upload(self, command: OpenUpload) -> Upload:
+        """Start a file whose content arrives in chunks; `RateLimited` (429) when too many
+        uploads are open at once."""
+        ...
+
+    @command
+    async def append_upload(self, command: UploadChunk) -> int:
+        """Add a chunk; the upload's size so far. Past the size bound the upload is discarded and
+        this raises 413 `file_too_large`; an unknown upload is a 404."""
+        ...
+
+    @command
+    async def finish_upload(
+        self, customer_id: str, upload_id: str, purpose: str | None = None
+    ) -> StoredFile:
+        """Store what was appended as a file (content-addressed) and close the upload; `purpose`
+        replaces the one given at opening (one of them is required: else a 400)."""
+        ...
+
+    @command
+    async def abort_upload(self, customer_id: str, upload_id: str) -> bool:
+        """Discard an open upload; False when there was none (already finished or expired)."""
+        ...
+
+    def read_chunks(self, customer_id: str, file_id: str) -> AsyncIterator[FileChunk]:
+        """The file's content in chunks of at most `READ_CHUNK_BYTES`; a 404 when the customer
+        has no such file."""
         ...
