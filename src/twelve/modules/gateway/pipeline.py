@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Sequence
+from time import perf_counter
 from typing import TypeVar
 
 import structlog
 
 from twelve.kernel.errors import NotFound, TwelveError
-from twelve.kernel.telemetry.metrics import REJECTIONS
+from twelve.kernel.telemetry.metrics import REJECTIONS, REQUESTS_IN_FLIGHT
+from twelve.kernel.telemetry.tracing import child_span, tracer
 from twelve.modules.gateway.endpoints import FeaturePorts
 from twelve.modules.gateway.exchange import ClientGone, Exchange, Outcome
 from twelve.modules.gateway.finaliser import Finaliser
+from twelve.modules.gateway.metering import record_overhead
 from twelve.modules.gateway.routing import RetryPolicy, Routed, Router
 from twelve.modules.gateway.stages.allow_list import model_not_found
 from twelve.modules.gateway.stages.stage import Stage
@@ -35,6 +38,9 @@ from twelve.modules.models.api import (
 
 T = TypeVar("T")
 Answer = JSONObject | OpenStream
+_TRACER = tracer(__name__)
+# Longest model name a routing span keeps (the name is the client's text).
+_MODEL_ATTRIBUTE_CHARS = 256
 
 
 class PlanCache:
@@ -81,6 +87,7 @@ class Pipeline:
     async def run(self, exchange: Exchange) -> Routed[Answer]:
         """Admit and route `exchange`. An answer ends the request here; an open stream ends when
         its response does."""
+        REQUESTS_IN_FLIGHT.labels(exchange.endpoint.name).inc()  # the finaliser's end takes it
         try:
             for stage in self._stages:
                 settle = await stage.admit(exchange)
@@ -114,14 +121,26 @@ class Pipeline:
 
         async def call(deployment: DeploymentRef) -> Answer:
             exchange.deployment = deployment
-            if stream is not None:
-                return await open_stream(stream(ports, deployment, body))
-            return await endpoint.call(ports, deployment, body)
+            structlog.contextvars.bind_contextvars(deployment=deployment.id)
+            started = perf_counter()
+            try:
+                if stream is not None:
+                    return await open_stream(stream(ports, deployment, body))
+                return await endpoint.call(ports, deployment, body)
+            finally:
+                exchange.upstream_seconds += perf_counter() - started
 
-        routed = await self.router.route(
-            plan, call, plans=self._models.plan, capability=endpoint.capability, body=body
-        )
+        requested = {"twelve.model": exchange.model[:_MODEL_ATTRIBUTE_CHARS]}
+        with child_span(_TRACER, "routing", requested) as span:
+            routed = await self.router.route(
+                plan, call, plans=self._models.plan, capability=endpoint.capability, body=body
+            )
+            if span.is_recording():
+                span.set_attribute("twelve.deployment", routed.deployment.id)
+                span.set_attribute("twelve.routed_model", routed.deployment.model)
+                span.set_attribute("twelve.attempts", routed.attempts)
         if isinstance(routed.result, OpenStream):
+            record_overhead(exchange)  # up to the first chunk: the rest is the stream's pace
             # A stream is in flight on its deployment until it ends (least-busy counts it).
             release = self.router.hold(routed.deployment)
 
