@@ -19,7 +19,6 @@ import structlog
 
 from twelve.kernel.errors import NotFound, TwelveError
 from twelve.kernel.telemetry.metrics import REJECTIONS, REQUESTS_IN_FLIGHT
-from twelve.kernel.telemetry.tracing import child_span, tracer
 from twelve.modules.gateway.endpoints import FeaturePorts
 from twelve.modules.gateway.exchange import ClientGone, Exchange, Outcome
 from twelve.modules.gateway.finaliser import Finaliser
@@ -38,9 +37,6 @@ from twelve.modules.models.api import (
 
 T = TypeVar("T")
 Answer = JSONObject | OpenStream
-_TRACER = tracer(__name__)
-# Longest model name a routing span keeps (the name is the client's text).
-_MODEL_ATTRIBUTE_CHARS = 256
 
 
 class PlanCache:
@@ -130,15 +126,10 @@ class Pipeline:
             finally:
                 exchange.upstream_seconds += perf_counter() - started
 
-        requested = {"twelve.model": exchange.model[:_MODEL_ATTRIBUTE_CHARS]}
-        with child_span(_TRACER, "routing", requested) as span:
-            routed = await self.router.route(
-                plan, call, plans=self._models.plan, capability=endpoint.capability, body=body
-            )
-            if span.is_recording():
-                span.set_attribute("twelve.deployment", routed.deployment.id)
-                span.set_attribute("twelve.routed_model", routed.deployment.model)
-                span.set_attribute("twelve.attempts", routed.attempts)
+        # The routing decision's span (`twelve.route`) is the router's.
+        routed = await self.router.route(
+            plan, call, plans=self._models.plan, capability=endpoint.capability, body=body
+        )
         if isinstance(routed.result, OpenStream):
             record_overhead(exchange)  # up to the first chunk: the rest is the stream's pace
             # A stream is in flight on its deployment until it ends (least-busy counts it).
