@@ -78,6 +78,10 @@ def _nonzero(bits: int) -> int:
     return random.getrandbits(bits) or 1
 
 
+class TracingSettingError(ValueError):
+    """An `OTEL_*` variable Twelve cannot use; the message names it."""
+
+
 _SAMPLERS = (
     "always_on",
     "always_off",
@@ -133,7 +137,10 @@ def _sampler(environ: Mapping[str, str]) -> Sampler:
 
     name = environ.get("OTEL_TRACES_SAMPLER", "parentbased_always_on").strip().lower()
     if name not in _SAMPLERS:
-        raise ValueError(f"OTEL_TRACES_SAMPLER: unknown sampler {name!r} (one of {_SAMPLERS})")
+        known = ", ".join(_SAMPLERS)
+        raise TracingSettingError(
+            f"OTEL_TRACES_SAMPLER: unknown sampler {name[:40]!r} (use one of {known})"
+        )
     ratio = 1.0
     if name.endswith("traceidratio"):
         raw = environ.get("OTEL_TRACES_SAMPLER_ARG", "1.0")
@@ -142,7 +149,9 @@ def _sampler(environ: Mapping[str, str]) -> Sampler:
         except ValueError:
             ratio = -1.0
         if not 0.0 <= ratio <= 1.0:
-            raise ValueError(f"OTEL_TRACES_SAMPLER_ARG: {raw[:40]!r} is not a ratio in [0, 1]")
+            raise TracingSettingError(
+                f"OTEL_TRACES_SAMPLER_ARG: {raw[:40]!r} is not a ratio in [0, 1]"
+            )
     root: Sampler = {
         "always_on": sampling.ALWAYS_ON,
         "always_off": sampling.ALWAYS_OFF,
