@@ -19,10 +19,10 @@ from collections.abc import Callable
 from opentelemetry import trace
 
 from twelve.kernel.telemetry.logging import get_logger
-from twelve.kernel.telemetry.metrics import REQUESTS_FINALISED, REQUESTS_IN_FLIGHT, USAGE_UNKNOWN
+from twelve.kernel.telemetry.metrics import REQUESTS_FINALISED, USAGE_UNKNOWN
 from twelve.kernel.telemetry.tracing import tracer
 from twelve.modules.gateway.exchange import Exchange, Outcome
-from twelve.modules.gateway.metering import record_cost, record_end, record_usage
+from twelve.modules.gateway.metering import in_flight, record_cost, record_end, record_usage
 
 log = get_logger("twelve.gateway.finaliser")
 _TRACER = tracer(__name__)
@@ -50,7 +50,7 @@ class Finaliser:
         name = exchange.endpoint.name
         span = _post_processing(outcome)
         REQUESTS_FINALISED.labels(name, outcome).inc()
-        REQUESTS_IN_FLIGHT.labels(name).dec()
+        in_flight(exchange).dec()
         record_end(exchange)
         if exchange.usage is not None:
             record_usage(exchange, exchange.usage)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from time import perf_counter
 from typing import Any
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from twelve.kernel.telemetry.metrics import (
     COST_USD,
@@ -22,12 +22,14 @@ from twelve.kernel.telemetry.metrics import (
     NO_DEPLOYMENT,
     OTHER,
     REQUEST_LATENCY,
+    REQUESTS_IN_FLIGHT,
     TOKENS,
 )
 from twelve.modules.gateway.exchange import Exchange
 
 _COUNTERS: dict[tuple[Counter, tuple[str, ...]], Counter] = {}
 _HISTOGRAMS: dict[tuple[Histogram, tuple[str, ...]], Histogram] = {}
+_IN_FLIGHT: dict[str, Gauge] = {}
 
 
 def _counter(metric: Counter, *labels: str) -> Counter:
@@ -42,6 +44,16 @@ def _histogram(metric: Histogram, *labels: str) -> Histogram:
     if child is None:
         child = _HISTOGRAMS[(metric, labels)] = metric.labels(*labels)
     return child
+
+
+def in_flight(exchange: Exchange) -> Gauge:
+    """The in-flight gauge of the exchange's endpoint: the pipeline counts a request in, the
+    finaliser's one end counts it out."""
+    name = exchange.endpoint.name
+    gauge = _IN_FLIGHT.get(name)
+    if gauge is None:
+        gauge = _IN_FLIGHT[name] = REQUESTS_IN_FLIGHT.labels(name)
+    return gauge
 
 
 def served_by(exchange: Exchange) -> tuple[str, str]:

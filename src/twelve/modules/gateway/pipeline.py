@@ -18,11 +18,11 @@ from typing import TypeVar
 import structlog
 
 from twelve.kernel.errors import NotFound, TwelveError
-from twelve.kernel.telemetry.metrics import REJECTIONS, REQUESTS_IN_FLIGHT
+from twelve.kernel.telemetry.metrics import REJECTIONS
 from twelve.modules.gateway.endpoints import FeaturePorts
 from twelve.modules.gateway.exchange import ClientGone, Exchange, Outcome
 from twelve.modules.gateway.finaliser import Finaliser
-from twelve.modules.gateway.metering import record_overhead
+from twelve.modules.gateway.metering import in_flight, record_overhead
 from twelve.modules.gateway.routing import RetryPolicy, Routed, Router
 from twelve.modules.gateway.stages.allow_list import model_not_found
 from twelve.modules.gateway.stages.stage import Stage
@@ -83,7 +83,7 @@ class Pipeline:
     async def run(self, exchange: Exchange) -> Routed[Answer]:
         """Admit and route `exchange`. An answer ends the request here; an open stream ends when
         its response does."""
-        REQUESTS_IN_FLIGHT.labels(exchange.endpoint.name).inc()  # the finaliser's end takes it
+        in_flight(exchange).inc()  # until the finaliser ends it
         try:
             for stage in self._stages:
                 settle = await stage.admit(exchange)
