@@ -228,7 +228,8 @@ def test_console_logs_are_for_people(twelve_config: Path, tmp_path: Path, admin_
     console = TwelveServer(env, tmp_path / "stderr.log")
     console.start()
     try:
-        assert httpx.get(f"{console.base_url}/healthz", headers={"x-request-id": "hi-1"})
+        response = httpx.get(f"{console.base_url}/healthz", headers={"x-request-id": "hi-1"})
+        assert response.status_code == 200
     finally:
         console.stop()
     lines = [line for line in console.stderr().splitlines() if "request_id" in line]
