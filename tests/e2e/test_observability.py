@@ -4,13 +4,14 @@ context carried to the upstream, and JSON log lines that tie a request to its tr
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 
 import httpx
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.server import TwelveServer
-from tests.e2e.stack import sent_upstream
+from tests.e2e.stack import sent_upstream, server_env
 from tests.fakes.upstream import FakeUpstream
 
 
@@ -194,3 +195,44 @@ def test_each_request_is_finalised_once_by_how_it_ended(api: httpx.Client) -> No
     before = finalised(api, "embeddings", "ok")
     assert api.post("/v1/embeddings", json={"model": "embed", "input": "x"}).status_code == 200
     assert finalised(api, "embeddings", "ok") == before + 1
+
+
+def test_a_requests_log_line_names_who_what_where_and_how_it_went(
+    api: httpx.Client, server: TwelveServer, api_key: str, customer: dict[str, object]
+) -> None:
+    request_id, trace_id = f"e2e-find-{secrets.token_hex(4)}", secrets.token_hex(16)
+    headers = {
+        "x-request-id": request_id,
+        "traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01",
+    }
+    body = {"model": "echo", "messages": [{"role": "user", "content": "find me"}]}
+    response = api.post("/v1/chat/completions", json=body, headers=headers)
+    assert response.status_code == 200
+
+    line = server.wait_for_log(request_id=request_id, event="request")
+    assert line["trace_id"] == trace_id
+    assert line["customer_id"] == customer["id"]
+    assert line["key_id"].startswith("key_")
+    assert line["model"] == "echo"
+    assert line["deployment"] == response.headers["x-twelve-deployment"]
+    assert line["status"] == 200
+    assert line["duration_ms"] > 0
+    assert api_key not in server.stderr()  # the key's id, never the key
+
+
+def test_console_logs_are_for_people(twelve_config: Path, tmp_path: Path, admin_key: str) -> None:
+    env = server_env(twelve_config, tmp_path / "data") | {
+        "TWELVE_ADMIN_KEY": admin_key,
+        "TWELVE_LOG_FORMAT": "console",
+    }
+    console = TwelveServer(env, tmp_path / "stderr.log")
+    console.start()
+    try:
+        response = httpx.get(f"{console.base_url}/healthz", headers={"x-request-id": "hi-1"})
+        assert response.status_code == 200
+    finally:
+        console.stop()
+    lines = [line for line in console.stderr().splitlines() if "request_id" in line]
+    assert lines, console.stderr()
+    assert not console.log_records()  # not one line is JSON
+    assert "request_id=hi-1" in lines[-1] or "request_id='hi-1'" in lines[-1], lines[-1]

@@ -41,6 +41,20 @@ def assert_one_line_refusal(result: object, starts: str) -> None:
         ({"TWELVE_ADMIN_KEY": "short"}, (), "TWELVE_ADMIN_KEY: must be at least 32"),
         ({}, ("--modules", ""), "--modules: name at least one module"),
         ({"TWELVE_DATA_DIR": "/proc/nope"}, ("--port", "0"), "TWELVE_DATA_DIR: cannot use"),
+        (
+            {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_TRACES_SAMPLER": "most"},
+            ("--port", "0"),
+            "OTEL_TRACES_SAMPLER: unknown sampler 'most'",
+        ),
+        (
+            {
+                "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318",
+                "OTEL_TRACES_SAMPLER": "traceidratio",
+                "OTEL_TRACES_SAMPLER_ARG": "5",
+            },
+            ("--port", "0"),
+            "OTEL_TRACES_SAMPLER_ARG: '5' is not a ratio in [0, 1]",
+        ),
     ],
 )
 def test_bad_settings_are_one_line_and_exit_2(

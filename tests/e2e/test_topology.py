@@ -21,7 +21,9 @@ from openai import OpenAI
 
 from tests.e2e.server import TwelveServer
 from tests.e2e.stack import MAX_BODY_BYTES, sent_upstream, server_env
+from tests.e2e.test_otlp_traces import spans_of
 from tests.e2e.wire import sse_data
+from tests.fakes.otlp_receiver import otlp_app
 from tests.fakes.upstream import FakeUpstream
 
 WORKER_MODULES = ("models", "chat", "completion", "embeddings", "storage")
@@ -41,24 +43,46 @@ def serve(
 
 
 @pytest.fixture(scope="module")
+def receiver() -> Iterator[FakeUpstream]:
+    """An OTLP/HTTP receiver both processes export their spans to."""
+    with FakeUpstream(app=otlp_app) as fake:
+        yield fake
+
+
+def exporting(receiver: FakeUpstream, service: str) -> dict[str, str]:
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.base_url,
+        "OTEL_SERVICE_NAME": service,
+        "OTEL_BSP_SCHEDULE_DELAY": "100",
+    }
+
+
+@pytest.fixture(scope="module")
 def workers(
-    twelve_config: Path, tmp_path_factory: pytest.TempPathFactory
+    twelve_config: Path, tmp_path_factory: pytest.TempPathFactory, receiver: FakeUpstream
 ) -> Iterator[TwelveServer]:
     data = tmp_path_factory.mktemp("workers-data")
     env = server_env(twelve_config, data) | {"TWELVE_MODULES": ",".join(WORKER_MODULES)}
-    yield from serve(tmp_path_factory, "workers", env)
+    yield from serve(tmp_path_factory, "workers", env | exporting(receiver, "twelve-workers"))
 
 
 @pytest.fixture(scope="module")
 def edge(
-    workers: TwelveServer, admin_key: str, tmp_path_factory: pytest.TempPathFactory
+    workers: TwelveServer,
+    admin_key: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    receiver: FakeUpstream,
 ) -> Iterator[TwelveServer]:
-    env = {
-        "TWELVE_MODULES": "gateway,admin,credits",
-        "TWELVE_ADMIN_KEY": admin_key,
-        "TWELVE_GATEWAY_RETRIES": "1",
-        "TWELVE_GATEWAY_RETRY_BACKOFF_SECONDS": "0.01",
-    } | {f"TWELVE_{m.upper()}_URL": workers.base_url for m in WORKER_MODULES}
+    env = (
+        exporting(receiver, "twelve-edge")
+        | {
+            "TWELVE_MODULES": "gateway,admin,credits",
+            "TWELVE_ADMIN_KEY": admin_key,
+            "TWELVE_GATEWAY_RETRIES": "1",
+            "TWELVE_GATEWAY_RETRY_BACKOFF_SECONDS": "0.01",
+        }
+        | {f"TWELVE_{m.upper()}_URL": workers.base_url for m in WORKER_MODULES}
+    )
     yield from serve(tmp_path_factory, "edge", env)
 
 
@@ -123,7 +147,7 @@ def test_fallback_and_errors_cross_the_process_boundary(edge_api: httpx.Client) 
 
 
 def test_one_trace_spans_both_processes_and_the_upstream(
-    edge_api: httpx.Client, upstream: FakeUpstream
+    edge_api: httpx.Client, upstream: FakeUpstream, receiver: FakeUpstream
 ) -> None:
     trace_id = secrets.token_hex(16)
     traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
@@ -136,6 +160,21 @@ def test_one_trace_spans_both_processes_and_the_upstream(
     assert response.status_code == 200
     received = sent_upstream(upstream, marker).headers["traceparent"]
     assert received.split("-")[1] == trace_id
+
+    # Both processes exported their spans of it: the workers' continue the edge's.
+    spans = spans_of(receiver, trace_id, 8)
+    by_id = {s["span_id"]: s for s in spans}
+    services = {s["service"] for s in spans}
+    assert services == {"twelve-edge", "twelve-workers"}, spans
+    call = next(s for s in spans if s["name"] == "chat gpt-echo")
+    assert call["service"] == "twelve-workers"
+    chain = []
+    span = call
+    while span["parent_span_id"] in by_id:
+        span = by_id[span["parent_span_id"]]
+        chain.append((span["service"], span["name"]))
+    assert ("twelve-edge", "twelve.route") in chain, chain
+    assert chain[-1] == ("twelve-edge", "POST /v1/chat/completions"), chain
 
 
 def test_internal_routes_need_the_internal_key(workers: TwelveServer) -> None:

@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import secrets
 
+import pytest
 from opentelemetry import context, trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from twelve.kernel.telemetry.tracing import build_provider, current_trace_id, extract, inject
+from twelve.kernel.telemetry.tracing import (
+    build_provider,
+    current_trace_id,
+    extract,
+    inject,
+    install_provider,
+    tracer,
+)
 
 
 def _outgoing(tracer: trace.Tracer, incoming: dict[str, str]) -> tuple[dict[str, str], str | None]:
@@ -70,7 +78,49 @@ def test_an_exporter_gets_the_spans() -> None:
     assert sent["traceparent"].split("-")[2] == format(spans[0].context.span_id, "016x")
 
 
+def recording(environ: dict[str, str]) -> bool:
+    """Whether a span starts recording; never ended, so no exporter tries to send it."""
+    return build_provider(environ=environ).get_tracer("test").start_span("x").is_recording()
+
+
 def test_an_otlp_endpoint_in_the_environment_turns_recording_on() -> None:
-    environ = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
-    with build_provider(environ=environ).get_tracer("test").start_as_current_span("x") as span:
-        assert span.is_recording()
+    assert recording({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"})
+
+
+def test_the_sampler_comes_from_the_standard_variables() -> None:
+    endpoint = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}
+    never = {**endpoint, "OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0"}
+    assert not recording(never)
+    assert recording({**endpoint, "OTEL_TRACES_SAMPLER": "parentbased_traceidratio"})
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"OTEL_TRACES_SAMPLER": "sometimes"},
+        {"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "2"},
+        {"OTEL_TRACES_SAMPLER": "traceidratio", "OTEL_TRACES_SAMPLER_ARG": "half"},
+    ],
+)
+def test_a_bad_sampler_is_refused_by_name(environ: dict[str, str]) -> None:
+    environ = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", **environ}
+    with pytest.raises(ValueError, match="OTEL_TRACES_SAMPLER"):
+        build_provider(environ=environ)
+
+
+def test_otel_sdk_disabled_turns_export_off() -> None:
+    environ = {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318", "OTEL_SDK_DISABLED": "true"}
+    assert not recording(environ)
+
+
+def test_an_installed_provider_is_used_by_tracers_made_before_it() -> None:
+    made_before = tracer("early")
+    exporter = InMemorySpanExporter()
+    previous = install_provider(build_provider(exporter=exporter, environ={}))
+    try:
+        with made_before.start_as_current_span("caught") as span:
+            assert span.is_recording()
+    finally:
+        install_provider(previous)
+    with made_before.start_as_current_span("not caught") as span:
+        assert not span.is_recording()

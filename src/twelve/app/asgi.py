@@ -15,7 +15,7 @@ from twelve.kernel.edge import EdgeMiddleware
 from twelve.kernel.http_errors import install_error_handlers
 from twelve.kernel.rpc import internal_router
 from twelve.kernel.telemetry.logging import setup_logging
-from twelve.kernel.telemetry.tracing import setup_tracing
+from twelve.kernel.telemetry.tracing import setup_tracing, shutdown_tracing
 from twelve.modules.admin import http as admin_http
 from twelve.modules.admin.adapters.admin_key import AdminKeySource, load_admin_key
 
@@ -38,6 +38,7 @@ def create_app(
             yield
         finally:
             await container.stop()
+            shutdown_tracing()  # sends the spans still batched
 
     # FastAPI's own telemetry is off: EdgeMiddleware already makes the server span, the metrics
     # and the access log, and a second set would double the per-request cost.

@@ -29,6 +29,7 @@ from twelve.app.startup_error import StartupError
 from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.sidecar_location import SidecarLocation
 from twelve.kernel.telemetry.logging import setup_logging
+from twelve.kernel.telemetry.tracing import TracingSettingError, setup_tracing
 from twelve.modules.admin.adapters.admin_key import AdminKeyError, AdminKeySource
 
 BACKLOG = 2048
@@ -85,8 +86,11 @@ def run(settings: Settings, port_name: str = "TWELVE_PORT") -> None:
     # Port 0 asks the OS for one: from here on, the port is the one really bound.
     settings = settings.model_copy(update={"port": main.port})
     try:
+        setup_tracing()  # reads the OTEL_* variables: a bad one is a start-up problem
         ensure_data_dir(settings)
         container = build(settings)
+    except TracingSettingError as exc:
+        exit_with([str(exc)], prefix=CONFIGURATION)
     except SettingsError as exc:
         exit_with(exc.problems, prefix=CONFIGURATION)
     except ConfigFileError as exc:

@@ -35,7 +35,7 @@ from twelve.kernel.errors import PayloadTooLarge
 from twelve.kernel.http_errors import render, server_error
 from twelve.kernel.telemetry import tracing
 from twelve.kernel.telemetry.logging import get_logger
-from twelve.kernel.telemetry.metrics import ERRORS, HTTP_LATENCY, HTTP_REQUESTS
+from twelve.kernel.telemetry.metrics import ERRORS, HTTP_LATENCY, HTTP_REQUESTS, METHODS, OTHER
 
 log = get_logger("twelve.http")
 # The only request headers the edge reads; decoding the rest would be work for nothing.
@@ -203,7 +203,10 @@ _SERIES: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 def _series(route: str, method: str, status: int) -> tuple[Counter, Histogram]:
     """The request counter and latency children for one label set, looked up once: `labels()`
     per request was a visible share of the edge's time. Bounded as Prometheus's own series are
-    (known routes or `unmatched`, the server's methods, status codes)."""
+    (known routes or `unmatched`, the server's methods or `other`, status codes), and so is
+    this dictionary."""
+    if method not in METHODS:  # any token a client likes: only the server's own are labels
+        method = OTHER
     key = (route, method, status)
     series = _SERIES.get(key)
     if series is None:

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from twelve.kernel.errors import InvalidRequest, TwelveError, error_body
+from twelve.kernel.telemetry.error_kinds import error_kind, kind_of
 from twelve.kernel.telemetry.logging import get_logger
 from twelve.kernel.telemetry.metrics import ERRORS
 from twelve.kernel.unbuilt_routes import not_found_message
@@ -38,7 +39,7 @@ def json_error(
 
 
 def render(exc: TwelveError) -> Response:
-    ERRORS.labels(kind=getattr(exc, "kind", None) or exc.type).inc()
+    ERRORS.labels(kind=kind_of(exc)).inc()
     return json_error(exc.status, exc.body(), exc.headers)
 
 
@@ -132,7 +133,7 @@ def install_error_handlers(app: FastAPI) -> None:
         code = None
         if exc.status_code == 404:
             message, code = not_found_message(request.url.path)
-        ERRORS.labels(kind=type_).inc()
+        ERRORS.labels(kind=error_kind(type_=type_, status=exc.status_code)).inc()
         return json_error(
             exc.status_code, error_body(message, type_, code=code), dict(exc.headers or {})
         )

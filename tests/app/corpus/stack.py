@@ -40,16 +40,22 @@ def write_config(upstream: FakeUpstream, directory: Path) -> Path:
 
 
 @asynccontextmanager
-async def serving(upstream: FakeUpstream, directory: Path) -> AsyncIterator[Stack]:
-    settings = Settings(
-        data_dir=directory, config=write_config(upstream, directory), admin_key=ADMIN_KEY
-    )
+async def serving(
+    upstream: FakeUpstream, directory: Path, *, config: str | None = None, credits: float = 0
+) -> AsyncIterator[Stack]:
+    """The app on `config` (YAML; default: `echo` on the fake), its customer holding `credits`
+    (USD)."""
+    path = write_config(upstream, directory)
+    if config is not None:
+        path.write_text(config)
+    settings = Settings(data_dir=directory, config=path, admin_key=ADMIN_KEY)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://twelve") as client:
             admin = {"authorization": f"Bearer {ADMIN_KEY}"}
-            customer = await client.post("/admin/v1/customers", json={"name": "c"}, headers=admin)
+            made = {"name": "c", "credits": credits} if credits else {"name": "c"}
+            customer = await client.post("/admin/v1/customers", json=made, headers=admin)
             customer_id = customer.json()["id"]
             key = await client.post(
                 "/admin/v1/keys", json={"customer_id": customer_id}, headers=admin

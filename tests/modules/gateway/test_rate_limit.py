@@ -282,7 +282,12 @@ async def test_log_lines_carry_the_key_id_customer_and_model(world: LimitedWorld
     structlog.contextvars.clear_contextvars()
     await world.gateway.serve(world.request())
     bound = structlog.contextvars.get_contextvars()
-    assert bound == {"customer_id": "cus_r", "key_id": "key_r", "model": "echo"}
+    assert bound == {
+        "customer_id": "cus_r",
+        "key_id": "key_r",
+        "model": "echo",
+        "deployment": "echo/openai/gpt-echo",
+    }
     assert KEY not in str(bound)
     structlog.contextvars.clear_contextvars()
 

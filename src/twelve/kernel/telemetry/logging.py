@@ -133,8 +133,12 @@ def setup_logging(level: str = "INFO", fmt: str = "json", *, stream: TextIO | No
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_trace_id,
     ]
+    # Changed in place: a logger cached under an earlier set-up keeps this very list, so it
+    # follows the new chain (and `structlog.testing.capture_logs`, which edits it in place).
+    processors = structlog.get_config()["processors"]
+    processors[:] = [*context, _capture_exc_info, _hand_off]
     structlog.configure(
-        processors=[*context, _capture_exc_info, _hand_off],
+        processors=processors,
         logger_factory=_queue_logger,
         # Filters by level before anything else: a call below it is a no-op method.
         wrapper_class=structlog.make_filtering_bound_logger(number),

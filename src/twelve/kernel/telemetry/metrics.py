@@ -2,6 +2,12 @@
 
 Metrics live here, not in the modules, because one registry serves `/metrics` and a metric may be
 recorded by more than one module (upstream latency by models, tokens by the gateway).
+
+Cardinality is bounded by construction (README "Observability"): `model` and `deployment` are
+configured names (a model no deployment served is `other`, a request routed nowhere has
+deployment `none`), `customer` is a customer id (one series per customer the operator created),
+`route` is a route template or `unmatched`, `method` one of `METHODS` or `other`, `kind` one of
+`error_kinds.KINDS`. Nothing a client sends becomes a label value as sent.
 """
 
 from __future__ import annotations
@@ -42,10 +48,61 @@ UPSTREAM_LATENCY = Histogram(
 )
 TOKENS = Counter(
     "twelve_tokens_total",
-    "Tokens by model, customer (its id) and direction.",
-    ["model", "customer", "direction"],
+    "Tokens by model, deployment, customer (its id) and direction: in, out, or cached (input "
+    "tokens the upstream served from its own prompt cache; also counted in `in`).",
+    ["model", "deployment", "customer", "direction"],
 )
-ERRORS = Counter("twelve_errors_total", "Errors returned to clients by kind.", ["kind"])
+ERRORS = Counter(
+    "twelve_errors_total",
+    "Errors returned to clients by kind (rate_limit, context_length, content_filter, timeout, "
+    "upstream_5xx, auth, insufficient_quota, ...: the fixed set in error_kinds.KINDS).",
+    ["kind"],
+)
+# Gateway-level request figures (issue 10), recorded by the finaliser and the instrumented port.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER = "other"  # the label of a model no deployment served, and of an unknown method
+NO_DEPLOYMENT = "none"  # the deployment label of a request that reached no deployment
+REQUEST_LATENCY = Histogram(
+    "twelve_request_seconds",
+    "Public AI requests from arrival to their end (a stream's last chunk), by model and "
+    "deployment.",
+    ["model", "deployment"],
+    buckets=LATENCY_BUCKETS,
+)
+GATEWAY_OVERHEAD = Histogram(
+    "twelve_gateway_overhead_seconds",
+    "Time a request spent in the gateway rather than waiting on upstreams: its total (to the "
+    "first chunk when streaming) minus the time its upstream calls took.",
+    ["endpoint"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+TIME_TO_FIRST_TOKEN = Histogram(
+    "twelve_time_to_first_token_seconds",
+    "Streams: time from the upstream call's start to its first chunk.",
+    ["model", "deployment"],
+    buckets=LATENCY_BUCKETS,
+)
+TOKENS_PER_SECOND = Histogram(
+    "twelve_output_tokens_per_second",
+    "Output tokens divided by the upstream call's duration (its generation time), per call "
+    "that reported output tokens.",
+    ["model", "deployment"],
+    buckets=(1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000),
+)
+COST_USD = Counter(
+    "twelve_cost_usd_total",
+    "US dollars charged, by model, deployment and customer (its id).",
+    ["model", "deployment", "customer"],
+)
+REQUESTS_IN_FLIGHT = Gauge(
+    "twelve_requests_in_flight",
+    "Public AI requests admitted and not yet ended (streams until their last chunk).",
+    ["endpoint"],
+)
+QUEUE_DEPTH = Gauge(
+    "twelve_queue_depth",
+    "Jobs waiting to run. Reads 0 until the jobs module (batch and async jobs) feeds it.",
+)
 FALLBACKS = Counter(
     "twelve_fallbacks_total", "Requests served by a deployment after another failed.", ["model"]
 )

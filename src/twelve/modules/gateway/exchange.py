@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from time import perf_counter
 from typing import Literal
 
 from pydantic import BaseModel
@@ -100,6 +101,12 @@ class Exchange:
     recording: Recording | None = None
     # The finaliser's task giving back what the stages took (None when they took nothing).
     settling: asyncio.Task[None] | None = None
+    # For the request metrics (`metering.py`): when it arrived (`perf_counter`), the time its
+    # upstream calls took (to the first chunk for a stream), and whether the gateway's overhead
+    # was measured already (a stream's is, when it opens).
+    started: float = field(default_factory=perf_counter)
+    upstream_seconds: float = 0.0
+    overhead_measured: bool = False
 
     @property
     def model(self) -> str:

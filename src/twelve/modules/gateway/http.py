@@ -17,6 +17,7 @@ from starlette.types import Receive, Scope, Send
 from twelve.kernel.edge import DirectRoutes
 from twelve.kernel.errors import InvalidRequest, TwelveError
 from twelve.kernel.http_errors import render
+from twelve.kernel.telemetry.tracing import child_span, tracer
 from twelve.kernel.text import has_control_characters
 from twelve.kernel.time_window import time_window
 from twelve.modules.credits.api import UsageQuery, UsageService
@@ -30,6 +31,7 @@ from twelve.modules.gateway.streaming import OpenStream, relay
 from twelve.modules.models.api import JSONObject, ModelCard
 
 PREFIX = "/v1"
+_TRACER = tracer(__name__)
 _STREAM_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
@@ -125,7 +127,11 @@ class _Handler:
             response = await self(Request(scope, receive))
         except TwelveError as exc:
             response = render(exc)
-        await response(scope, receive, send)
+        if isinstance(response, RelayResponse):
+            await response(scope, receive, send)  # its own `response` span
+            return
+        with child_span(_TRACER, "response", {"twelve.streaming": False}):
+            await response(scope, receive, send)
 
 
 def _usage_query(

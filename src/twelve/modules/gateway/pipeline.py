@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Sequence
+from time import perf_counter
 from typing import TypeVar
 
 import structlog
@@ -21,6 +22,7 @@ from twelve.kernel.telemetry.metrics import REJECTIONS
 from twelve.modules.gateway.endpoints import FeaturePorts
 from twelve.modules.gateway.exchange import CachedAnswer, ClientGone, Exchange, Outcome
 from twelve.modules.gateway.finaliser import Finaliser
+from twelve.modules.gateway.metering import in_flight, record_overhead
 from twelve.modules.gateway.routing import RetryPolicy, Routed, Router
 from twelve.modules.gateway.stages.allow_list import model_not_found
 from twelve.modules.gateway.stages.stage import Stage
@@ -81,6 +83,7 @@ class Pipeline:
     async def run(self, exchange: Exchange) -> Routed[Answer]:
         """Admit and route `exchange`. An answer ends the request here; an open stream ends when
         its response does."""
+        in_flight(exchange).inc()  # until the finaliser ends it
         try:
             for stage in self._stages:
                 settle = await stage.admit(exchange)
@@ -119,14 +122,21 @@ class Pipeline:
 
         async def call(deployment: DeploymentRef) -> Answer:
             exchange.deployment = deployment
-            if stream is not None:
-                return await open_stream(stream(ports, deployment, body))
-            return await endpoint.call(ports, deployment, body)
+            structlog.contextvars.bind_contextvars(deployment=deployment.id)
+            started = perf_counter()
+            try:
+                if stream is not None:
+                    return await open_stream(stream(ports, deployment, body))
+                return await endpoint.call(ports, deployment, body)
+            finally:
+                exchange.upstream_seconds += perf_counter() - started
 
+        # The routing decision's span (`twelve.route`) is the router's.
         routed = await self.router.route(
             plan, call, plans=self._models.plan, capability=endpoint.capability, body=body
         )
         if isinstance(routed.result, OpenStream):
+            record_overhead(exchange)  # up to the first chunk: the rest is the stream's pace
             # A stream is in flight on its deployment until it ends (least-busy counts it).
             release = self.router.hold(routed.deployment)
 

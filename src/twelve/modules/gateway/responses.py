@@ -16,8 +16,11 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from twelve.kernel.streams import close_stream
+from twelve.kernel.telemetry.tracing import child_span, tracer
 from twelve.modules.gateway.exchange import Exchange, Outcome
 from twelve.modules.gateway.finaliser import Finaliser
+
+_TRACER = tracer(__name__)
 
 
 class RelayResponse(Response):
@@ -39,6 +42,10 @@ class RelayResponse(Response):
         self._finaliser = finaliser
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with child_span(_TRACER, "response", {"twelve.streaming": True}):
+            await self._relay(send)
+
+    async def _relay(self, send: Send) -> None:
         exchange = self._exchange
         pump = asyncio.ensure_future(self._pump(send))
         pump.add_done_callback(

@@ -16,6 +16,7 @@ import orjson
 from twelve.kernel.errors import TwelveError
 from twelve.kernel.sse import DONE, encode_data
 from twelve.kernel.streams import close_stream
+from twelve.kernel.telemetry.error_kinds import kind_of
 from twelve.kernel.telemetry.logging import get_logger
 from twelve.kernel.telemetry.metrics import ERRORS
 from twelve.modules.gateway.exchange import Exchange
@@ -56,7 +57,7 @@ async def relay(stream: OpenStream, exchange: Exchange) -> AsyncIterator[bytes]:
         yield DONE
     except TwelveError as exc:
         exchange.stream_end = "stream_failed"
-        ERRORS.labels(kind=getattr(exc, "kind", exc.type)).inc()
+        ERRORS.labels(kind=kind_of(exc)).inc()
         log.warning("stream_failed", error=exc.message)
         yield encode_data(orjson.dumps(exc.body()))
     finally:

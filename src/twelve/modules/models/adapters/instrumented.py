@@ -3,7 +3,9 @@
 Each upstream call gets an OpenTelemetry client span (GenAI semantic conventions), its W3C
 `traceparent` in the upstream request's headers, `UPSTREAM_LATENCY` (time to the response when
 not streaming, to the first chunk when streaming) and one `UPSTREAM_REQUESTS` count by outcome:
-`ok`, the `UpstreamError.kind`, `invalid_request`, `cancelled` or `error`.
+`ok`, the `UpstreamError.kind`, `invalid_request`, `cancelled` or `error`. A stream's time to
+its first chunk is also `TIME_TO_FIRST_TOKEN`; a call that reported output tokens adds its
+tokens per second (output tokens over the call's whole duration) to `TOKENS_PER_SECOND`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,12 @@ from prometheus_client import Counter
 
 from twelve.kernel.errors import InvalidRequest, UpstreamError
 from twelve.kernel.streams import close_stream
-from twelve.kernel.telemetry.metrics import UPSTREAM_LATENCY, UPSTREAM_REQUESTS
+from twelve.kernel.telemetry.metrics import (
+    TIME_TO_FIRST_TOKEN,
+    TOKENS_PER_SECOND,
+    UPSTREAM_LATENCY,
+    UPSTREAM_REQUESTS,
+)
 from twelve.kernel.telemetry.tracing import inject, tracer
 from twelve.modules.models.adapters.port import ProviderPort
 from twelve.modules.models.api import DeploymentRef, JSONObject, Operation
@@ -42,6 +49,8 @@ class InstrumentedPort:
         # Prepared once per deployment, not per call: the span's attributes and metric children.
         self._attributes = _span_attributes(deployment)
         self._latency = UPSTREAM_LATENCY.labels(*self._labels)
+        self._first_token = TIME_TO_FIRST_TOKEN.labels(deployment.model, deployment.id)
+        self._tokens_per_second = TOKENS_PER_SECOND.labels(deployment.model, deployment.id)
         self._outcomes: dict[str, Counter] = {}
 
     async def call(
@@ -54,7 +63,8 @@ class InstrumentedPort:
             with trace.use_span(span, end_on_exit=False, record_exception=False):
                 result = await self._inner.call(operation, body, self._headers(span, headers))
             outcome = "ok"
-            _record_usage(span, operation, result.get("usage"))
+            _record_response(span, result)
+            self._count_output(_record_usage(span, operation, result.get("usage")), started)
             return result
         except UpstreamError as exc:
             outcome = exc.kind
@@ -78,6 +88,7 @@ class InstrumentedPort:
         span = self._start_span(operation.telemetry_name, streaming=True)
         started = perf_counter()
         first_chunk_after: float | None = None
+        output_tokens: int | None = None
         outcome = "error"
         try:
             chunks = self._inner.stream(operation, body, self._headers(span, headers))
@@ -85,12 +96,15 @@ class InstrumentedPort:
                 async for chunk in chunks:
                     if first_chunk_after is None:
                         first_chunk_after = perf_counter() - started
+                        self._first_token.observe(first_chunk_after)
+                        _record_response(span, chunk)
                     if chunk.get("usage"):
-                        _record_usage(span, operation, chunk["usage"])
+                        output_tokens = _record_usage(span, operation, chunk["usage"])
                     yield chunk
             finally:
                 await close_stream(chunks)
             outcome = "ok"
+            self._count_output(output_tokens, started)
         except UpstreamError as exc:
             outcome = exc.kind
             raise
@@ -102,6 +116,11 @@ class InstrumentedPort:
             raise
         finally:
             self._finish(span, outcome, first_chunk_after)
+
+    def _count_output(self, tokens: int | None, started: float) -> None:
+        elapsed = perf_counter() - started
+        if tokens and elapsed > 0:
+            self._tokens_per_second.observe(tokens / elapsed)
 
     def _start_span(self, operation: str, *, streaming: bool) -> Span:
         attributes = {
@@ -136,6 +155,7 @@ def _span_attributes(deployment: DeploymentRef) -> dict[str, str | int]:
     url = urlsplit(deployment.base_url)
     return {
         "gen_ai.provider.name": deployment.provider,
+        "gen_ai.system": deployment.provider,  # the name before semantic conventions 1.37
         "gen_ai.request.model": deployment.upstream_model,
         "server.address": url.hostname or "",
         "server.port": url.port or (443 if url.scheme == "https" else 80),
@@ -144,12 +164,27 @@ def _span_attributes(deployment: DeploymentRef) -> dict[str, str | int]:
     }
 
 
-def _record_usage(span: Span, operation: Operation, usage: Any) -> None:
-    """Token counts where the operation's descriptor says `usage` keeps them."""
-    if isinstance(usage, dict):
+def _record_usage(span: Span, operation: Operation, usage: Any) -> int | None:
+    """Token counts where the operation's descriptor says `usage` keeps them; returns the
+    output tokens (None when not reported)."""
+    if not isinstance(usage, dict):
+        return None
+    output = usage.get(operation.output_tokens) if operation.output_tokens else None
+    if span.is_recording():
         for attribute, key in (
             ("gen_ai.usage.input_tokens", operation.input_tokens),
             ("gen_ai.usage.output_tokens", operation.output_tokens),
         ):
             if key is not None and isinstance(usage.get(key), int):
                 span.set_attribute(attribute, usage[key])
+    return output if isinstance(output, int) and not isinstance(output, bool) else None
+
+
+def _record_response(span: Span, answer: JSONObject) -> None:
+    """The model and id the upstream answered with (a chunk's, when streaming)."""
+    if not span.is_recording():
+        return
+    for attribute, key in (("gen_ai.response.model", "model"), ("gen_ai.response.id", "id")):
+        value = answer.get(key)
+        if isinstance(value, str):
+            span.set_attribute(attribute, value[:256])
