@@ -9,6 +9,8 @@
   `TWELVE_BENCH_CACHE=hit` gives the model a prompt cache (wrk repeats one request, so all but
   the first hit); `=miss` a cache whose entries live 1 ms (nearly every request misses, and pays
   the key, the lookup, the recording and the store).
+  `TWELVE_BENCH_TRACES=0.1` exports traces over OTLP/HTTP, sampling that share of requests
+  (`parentbased_traceidratio`), to a receiver started for the run (`bench/otlp_sink.py`).
 
 Every target answers the same wrk request (`chat.lua`): the public model name equals the upstream
 model id, so the lean proxy can forward the body unchanged. Stopping is the caller's job (`Stack`).
@@ -143,6 +145,20 @@ def _twelve_key(port: int, admin_key: str) -> str:
     return key
 
 
+def _wait_port(port: int, seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", "/count")
+            connection.getresponse().read()
+            connection.close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise BenchError(f"nothing answered on 127.0.0.1:{port} in {seconds} s")
+
+
 def start_targets(stack: Stack) -> list[Target]:
     """Start the fake upstream, the lean proxy and Twelve; return them in measuring order."""
     twelve_exe = Path(sys.executable).parent / "twelve"
@@ -181,7 +197,20 @@ def start_targets(stack: Stack) -> list[Target]:
         "TWELVE_DATA_DIR": str(stack.tmp / "data"),
         "TWELVE_ADMIN_KEY": admin_key,
         "TWELVE_CONFIG": str(config),
+        # The gateway alone: no local sidecar child (its models are not benchmarked here).
+        "TWELVE_SIDECAR": "off",
     }
+    ratio = os.environ.get("TWELVE_BENCH_TRACES", "")
+    if ratio:
+        sink_port = free_port()
+        sink_argv = [python, "-m", "bench.otlp_sink", "--port", str(sink_port)]
+        stack.start("otlp-sink", sink_argv, _env({}), ROOT)
+        _wait_port(sink_port)
+        twelve_env |= {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{sink_port}",
+            "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+            "OTEL_TRACES_SAMPLER_ARG": ratio,
+        }
     twelve_argv = [str(twelve_exe), "serve", "--host", "127.0.0.1", "--port", str(twelve_port)]
     twelve = stack.start("twelve", twelve_argv, _env(twelve_env), stack.tmp)
 
