@@ -57,10 +57,11 @@ class SecretBook:
     async def signing_keys(self, customer_id: str) -> list[str]:
         """The secrets that sign a delivery now: the current one, and the replaced one while its
         grace period lasts."""
-        current = await self.current(customer_id)
         row = await self._row(customer_id)
-        keys = [current.secret]
-        if row is not None and row.previous_secret and (row.previous_until or 0) > time.time():
+        if row is None:
+            return [(await self.current(customer_id)).secret]
+        keys = [row.secret]
+        if row.previous_secret and (row.previous_until or 0) > time.time():
             keys.append(row.previous_secret)
         return keys
 

@@ -12,7 +12,7 @@ the label tuple; the set is bounded by the configuration and the customers.
 from __future__ import annotations
 
 from time import perf_counter
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -27,33 +27,21 @@ from twelve.kernel.telemetry.metrics import (
 )
 from twelve.modules.gateway.exchange import Exchange
 
-_COUNTERS: dict[tuple[Counter, tuple[str, ...]], Counter] = {}
-_HISTOGRAMS: dict[tuple[Histogram, tuple[str, ...]], Histogram] = {}
-_IN_FLIGHT: dict[str, Gauge] = {}
+_CHILDREN: dict[tuple[Any, tuple[str, ...]], Any] = {}
+M = TypeVar("M", Counter, Gauge, Histogram)
 
 
-def _counter(metric: Counter, *labels: str) -> Counter:
-    child = _COUNTERS.get((metric, labels))
+def _child(metric: M, *labels: str) -> M:
+    child = _CHILDREN.get((metric, labels))
     if child is None:
-        child = _COUNTERS[(metric, labels)] = metric.labels(*labels)
-    return child
-
-
-def _histogram(metric: Histogram, *labels: str) -> Histogram:
-    child = _HISTOGRAMS.get((metric, labels))
-    if child is None:
-        child = _HISTOGRAMS[(metric, labels)] = metric.labels(*labels)
-    return child
+        child = _CHILDREN[(metric, labels)] = metric.labels(*labels)
+    return cast(M, child)
 
 
 def in_flight(exchange: Exchange) -> Gauge:
     """The in-flight gauge of the exchange's endpoint: the pipeline counts a request in, the
     finaliser's one end counts it out."""
-    name = exchange.endpoint.name
-    gauge = _IN_FLIGHT.get(name)
-    if gauge is None:
-        gauge = _IN_FLIGHT[name] = REQUESTS_IN_FLIGHT.labels(name)
-    return gauge
+    return _child(REQUESTS_IN_FLIGHT, exchange.endpoint.name)
 
 
 def served_by(exchange: Exchange) -> tuple[str, str]:
@@ -74,13 +62,13 @@ def record_usage(exchange: Exchange, usage: dict[str, Any]) -> None:
     prompt = usage.get("prompt_tokens") or 0
     completion = usage.get("completion_tokens") or 0
     if isinstance(prompt, int) and prompt > 0:
-        _counter(TOKENS, model, deployment, customer, "in").inc(prompt)
+        _child(TOKENS, model, deployment, customer, "in").inc(prompt)
     if isinstance(completion, int) and completion > 0:
-        _counter(TOKENS, model, deployment, customer, "out").inc(completion)
+        _child(TOKENS, model, deployment, customer, "out").inc(completion)
     details = usage.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, dict) else None
     if isinstance(cached, int) and cached > 0:
-        _counter(TOKENS, model, deployment, customer, "cached").inc(cached)
+        _child(TOKENS, model, deployment, customer, "cached").inc(cached)
 
 
 def record_cost(exchange: Exchange) -> None:
@@ -88,7 +76,7 @@ def record_cost(exchange: Exchange) -> None:
     micros = exchange.charged_micros
     if micros:
         model, deployment = served_by(exchange)
-        _counter(COST_USD, model, deployment, customer_of(exchange)).inc(micros / 1_000_000)
+        _child(COST_USD, model, deployment, customer_of(exchange)).inc(micros / 1_000_000)
 
 
 def record_overhead(exchange: Exchange) -> None:
@@ -97,11 +85,11 @@ def record_overhead(exchange: Exchange) -> None:
         return
     exchange.overhead_measured = True
     spent = perf_counter() - exchange.started - exchange.upstream_seconds
-    _histogram(GATEWAY_OVERHEAD, exchange.endpoint.name).observe(max(spent, 0.0))
+    _child(GATEWAY_OVERHEAD, exchange.endpoint.name).observe(max(spent, 0.0))
 
 
 def record_end(exchange: Exchange) -> None:
     """The request's latency and, unless measured already, its overhead."""
     record_overhead(exchange)
     model, deployment = served_by(exchange)
-    _histogram(REQUEST_LATENCY, model, deployment).observe(perf_counter() - exchange.started)
+    _child(REQUEST_LATENCY, model, deployment).observe(perf_counter() - exchange.started)
