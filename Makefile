@@ -10,6 +10,9 @@ RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 TWELVE_CONFIG ?= config/twelve.yaml
 export TWELVE_CONFIG
+# Debian packages the sidecar's local models run on, installed by `make` when missing:
+# flite speaks (local-tts), tesseract reads (local-ocr).
+DEBIAN_PACKAGES := flite tesseract-ocr tesseract-ocr-eng
 
 .PHONY: run test lint types contracts pytest bench demo-upstream setup setup-runtime check-python clean
 
@@ -20,6 +23,12 @@ check-python:
 
 $(RUNTIME): pyproject.toml requirements.lock requirements-data.lock
 	@$(MAKE) --no-print-directory check-python
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make: installing Debian packages:" $$missing; \
+	  { apt-get update -qq && apt-get install -y -qq $$missing; } \
+	    || echo "make: could not install" $$missing "; the local models that need them answer 503" >&2; \
+	fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.lock
