@@ -101,7 +101,21 @@ REQUESTS_IN_FLIGHT = Gauge(
 )
 QUEUE_DEPTH = Gauge(
     "twelve_queue_depth",
-    "Jobs waiting to run. Reads 0 until the jobs module (batch and async jobs) feeds it.",
+    "Jobs waiting to run, by priority (and `running` for those in hand), as last counted.",
+    ["priority"],
+)
+JOB_ATTEMPTS = Counter(
+    "twelve_job_attempts_total",
+    "Job attempts run here, by task type and result.",
+    ["task_type", "result"],
+)
+JOBS_ENDED = Counter(
+    "twelve_jobs_ended_total", "Jobs that reached a terminal status here.", ["task_type", "status"]
+)
+JOBS_SUBMITTED = Counter(
+    "twelve_jobs_submitted_total",
+    "Jobs accepted, by task type and priority.",
+    ["task_type", "priority"],
 )
 FALLBACKS = Counter(
     "twelve_fallbacks_total", "Requests served by a deployment after another failed.", ["model"]

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from twelve.kernel.errors import AuthenticationFailed, InvalidRequest
 from twelve.kernel.http_errors import from_validation_error
 from twelve.modules.admin.adapters.admin_key import AdminKeySource
+from twelve.modules.admin.job_routes import job_router
 from twelve.modules.admin.models_view import ModelRouting
 from twelve.modules.admin.service import Administration
 from twelve.modules.admin.webhook_admin import WebhookAdministration
@@ -224,6 +225,8 @@ def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
 
     if admin.events is not None:
         router.include_router(webhook_router(WebhookAdministration(admin, admin.events)))
+    if admin.jobs is not None:
+        router.include_router(job_router(admin.jobs))
     return router
 
 

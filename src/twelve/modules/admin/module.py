@@ -8,6 +8,7 @@ from twelve.modules.admin.service import Administration
 from twelve.modules.credits.api import CustomersService, LedgerService, UsageService
 from twelve.modules.events.api import EventsService
 from twelve.modules.gateway.api import KeysService, RoutingStateService
+from twelve.modules.jobs.api import JobsService
 from twelve.modules.models.api import ModelsService
 
 
@@ -20,6 +21,7 @@ def build(context: ModuleContext) -> Built:
         context.port(UsageService),
         context.port(RoutingStateService),
         events=context.optional_port(EventsService),
+        jobs=context.optional_port(JobsService),
     )
     return Built(facts=[admin])
 

@@ -39,6 +39,7 @@ from twelve.modules.gateway.api import (
     RoutingStateService,
     UpdateApiKey,
 )
+from twelve.modules.jobs.api import JobsService
 from twelve.modules.models.api import ModelsService
 
 
@@ -60,6 +61,7 @@ class Administration:
         routing: RoutingStateService | None = None,
         *,
         events: EventsService | None = None,
+        jobs: JobsService | None = None,
     ) -> None:
         self.customers = customers
         self.keys = keys
@@ -68,6 +70,7 @@ class Administration:
         self._usage = usage
         self._routing = routing
         self.events = events
+        self.jobs = jobs
 
     async def create_customer(self, name: str, credits: Decimal | int = 0) -> Customer:
         """Raises pydantic's `ValidationError` for a name or opening balance that is not

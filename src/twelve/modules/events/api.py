@@ -91,6 +91,11 @@ class EventsService(Protocol):
         `InvalidRequest` (param `callback_url`) when the URL is not an allowed http(s) URL."""
         ...
 
+    async def check_callback(self, url: str) -> None:
+        """`InvalidRequest` (param `callback_url`) when `notify` would refuse `url`: for callers
+        that must refuse a bad URL before they keep anything."""
+        ...
+
     async def get_delivery(self, webhook_id: str) -> WebhookDelivery | None: ...
 
     async def list_deliveries(

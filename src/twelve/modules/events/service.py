@@ -29,6 +29,9 @@ class EventsService:
         self._secrets = SecretBook(database, settings.rotation_grace_seconds)
         self.sender = Sender(self._deliveries, self._secrets, settings)
 
+    async def check_callback(self, url: str) -> None:
+        check_url(url, self._settings.allow_networks)
+
     async def notify(self, command: Notify) -> WebhookDelivery:
         check_url(command.url, self._settings.allow_networks)
         now = time.time()

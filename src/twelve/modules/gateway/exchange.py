@@ -95,6 +95,11 @@ class Exchange:
     # whose settle runs after the credit hold's.
     charged_micros: int | None = None
     unpriced: bool = False
+    # A job's attempt: the job holds the credits (taken at submission, settled at its end), so
+    # the credit stage only works out what this attempt cost (`charged_micros`, or
+    # `cost_unknown` when it was dispatched and no usage came back).
+    prepaid: bool = False
+    cost_unknown: bool = False
     # The prompt cache: the answer it found (routing is skipped), or, on a miss, where the answer
     # is recorded so that the cache can keep it once the request ended well.
     cached: CachedAnswer | None = None

@@ -218,6 +218,18 @@ class KeyRegistry:
             return None  # a rotated-out secret whose grace is over
         return entry.principal
 
+    async def principal_of(self, key_id: str) -> Principal | None:
+        """The key's principal by its id (a job runs under the key that submitted it); None when
+        the key does not exist, is revoked or has expired."""
+        async with self._db.read() as conn:
+            found = await _row(conn, key_id)
+        if found is None or found["revoked_at"] is not None:
+            return None
+        principal = await self._principal(found)
+        if principal.expires_at is not None and time.time() >= principal.expires_at:
+            return None
+        return principal
+
     async def _legacy_hashes(self) -> frozenset[str]:
         """The hashes of keys issued before the checksum, read once (none can be added). A legacy
         secret rotated out but still in its grace is among them (as is, harmlessly, any other
@@ -252,9 +264,12 @@ class KeyRegistry:
             secret_until = found["previous_expires_at"]
             if secret_until is None or secret_until <= time.time():
                 return None
+        return _Found(await self._principal(found), secret_until)
+
+    async def _principal(self, found: RowMapping) -> Principal:
         customer = await self._customers.get_customer(found["customer_id"])
         models = found["models"]
-        principal = Principal(
+        return Principal(
             key_id=found["id"],
             customer_id=found["customer_id"],
             models=frozenset(models) if models is not None else None,
@@ -264,7 +279,6 @@ class KeyRegistry:
             expires_at=found["expires_at"],
             cache=found["cache"],
         )
-        return _Found(principal, secret_until)
 
 
 async def _row(conn: AsyncConnection, key_id: str) -> RowMapping | None:

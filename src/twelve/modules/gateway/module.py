@@ -17,6 +17,8 @@ from twelve.modules.gateway.api import KeysService, RoutingStateService
 from twelve.modules.gateway.cache_store import CacheStore, MemoryCacheStore
 from twelve.modules.gateway.files_routes import build_files_router, upload_body_limit
 from twelve.modules.gateway.health_watch import HealthWatch
+from twelve.modules.gateway.job_executor import GatewayJobs
+from twelve.modules.gateway.jobs_routes import build_jobs_router
 from twelve.modules.gateway.keys import KeyRegistry
 from twelve.modules.gateway.pipeline import PlanCache
 from twelve.modules.gateway.redis_cache_store import RedisCacheStore
@@ -38,6 +40,7 @@ from twelve.modules.gateway.stages.prompt_cache import PromptCache
 from twelve.modules.gateway.stages.rate_limit import RateLimit
 from twelve.modules.gateway.stages.redis_limit_store import RedisLimitStore
 from twelve.modules.gateway.usage_meter import UsageMeter
+from twelve.modules.jobs.api import JobExecutor, JobsService
 from twelve.modules.models.api import ModelsService
 from twelve.modules.storage.api import StorageService
 
@@ -53,8 +56,9 @@ def build(context: ModuleContext) -> Built:
     context.on_stop(keys.close)
     models: ModelsService = context.port(ModelsService)
     credits = CreditHoldSettings()
+    holds: HoldsService = context.port(HoldsService)
     credit_hold = CreditHold(
-        context.port(HoldsService),
+        holds,
         models,
         default_max_tokens=credits.default_max_tokens,
         hold_seconds=credits.hold_seconds,
@@ -94,12 +98,20 @@ def build(context: ModuleContext) -> Built:
         )
         context.on_serve(shared.start)
         context.on_stop(shared.stop)
+    routers = [
+        http.build_router(gateway, usage),
+        build_files_router(gateway, context.port(StorageService)),
+    ]
+    jobs: JobsService | None = context.optional_port(JobsService)
+    if jobs is not None:
+        routers.append(build_jobs_router(gateway, jobs))
     return Built(
-        services={KeysService: keys, RoutingStateService: RoutingState(gateway.board)},
-        routers=[
-            http.build_router(gateway, usage),
-            build_files_router(gateway, context.port(StorageService)),
-        ],
+        services={
+            KeysService: keys,
+            RoutingStateService: RoutingState(gateway.board),
+            JobExecutor: GatewayJobs(gateway, keys, credit_hold, holds),
+        },
+        routers=routers,
         direct=http.direct_routes(gateway),
         body_limits={
             ("POST", f"{http.PREFIX}/files"): upload_body_limit(
@@ -143,7 +155,7 @@ def _limit_store(settings: RateLimitSettings) -> LimitStore:
 
 MODULE = ModuleSpec(
     name="gateway",
-    provides=(KeysService, RoutingStateService),
+    provides=(KeysService, RoutingStateService, JobExecutor),
     migrations=migrations_of(__file__),
     settings=GatewaySettings,
     build=build,

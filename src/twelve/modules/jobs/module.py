@@ -1,8 +1,68 @@
-"""The jobs module as the process wires it: a name reserved for what comes next; it builds
-nothing yet."""
+"""The jobs module as the process wires it: its table, the DBOS engine, and the workflow's runner.
+
+The executor (the gateway's pipeline) is asked for when the module starts, not when it is built:
+the gateway asks for this module's port while it is being built, so asking back then would be a
+cycle. In a serving process the engine launches (this process works the queue unless
+`TWELVE_JOBS_WORKER=off`) and a reconciler keeps the queue-depth metric fresh.
+"""
 
 from __future__ import annotations
 
-from twelve.kernel.module_spec import ModuleSpec
+from typing import Any
 
-MODULE = ModuleSpec(name="jobs")
+from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec, migrations_of
+from twelve.modules.events.api import EventsService
+from twelve.modules.jobs import job_workflow
+from twelve.modules.jobs.api import JobExecutor, JobsService
+from twelve.modules.jobs.job_rows import JobRows
+from twelve.modules.jobs.job_runner import JobRunner
+from twelve.modules.jobs.service import Jobs
+from twelve.modules.jobs.settings import JobsSettings
+from twelve.modules.jobs.workflow_engine import WorkflowEngine
+from twelve.modules.storage.api import StorageService
+
+
+class _LateExecutor:
+    """The executor port, looked up on first use (after every module is built)."""
+
+    def __init__(self, context: ModuleContext) -> None:
+        self._context = context
+        self._port: JobExecutor | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._port is None:
+            self._port = self._context.port(JobExecutor)
+        return getattr(self._port, name)
+
+
+def build(context: ModuleContext) -> Built:
+    settings = context.settings_as(JobsSettings)
+    rows = JobRows(context.database)
+    executor_id = settings.executor_id or "serve"
+    engine = WorkflowEngine(settings, context.process.data_dir, executor_id)
+    events: EventsService | None = context.optional_port(EventsService)
+    storage: StorageService | None = context.optional_port(StorageService)
+    executor: JobExecutor = _LateExecutor(context)
+    runner = JobRunner(rows, settings, executor, storage, events)
+    service = Jobs(rows, engine, runner, settings, events)
+
+    async def serve() -> None:
+        job_workflow.install(runner)
+        await service.start_serving()
+
+    async def stop() -> None:
+        await service.stop()
+        job_workflow.install(None)
+
+    context.on_serve(serve)
+    context.on_stop(stop)
+    return Built(services={JobsService: service})
+
+
+MODULE = ModuleSpec(
+    name="jobs",
+    provides=(JobsService,),
+    migrations=migrations_of(__file__),
+    settings=JobsSettings,
+    build=build,
+)

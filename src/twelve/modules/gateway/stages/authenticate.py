@@ -27,7 +27,10 @@ class Authenticate:
         self._keys = keys
 
     async def admit(self, exchange: Exchange) -> Settle | None:
-        exchange.principal = await self.principal(exchange.token)
+        # In-process callers that authenticated the key themselves (a job's attempt, which looked
+        # its key up by id) set the principal; HTTP exchanges never do.
+        if exchange.principal is None:
+            exchange.principal = await self.principal(exchange.token)
         return None
 
     async def principal(self, token: str) -> Principal:

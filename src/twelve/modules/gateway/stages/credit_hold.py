@@ -44,6 +44,14 @@ from twelve.modules.models.api import DeploymentRef, JSONObject, ModelsService
 
 log = get_logger("twelve.gateway.credit_hold")
 
+# A placed hold with what settling it needs: the hold, the worst case held, the exact worst case
+# when the prompt was counted, the deployment of the worst case, the plan's prices and the plan.
+_Held = tuple[Hold, int, int | None, DeploymentRef, list[Price], list[DeploymentRef]]
+
+
+def _request_id() -> str:
+    return str(structlog.contextvars.get_contextvars().get("request_id", ""))
+
 
 class CreditHold:
     def __init__(
@@ -70,40 +78,15 @@ class CreditHold:
             log.warning("price_check_skipped", cause=f"{type(exc).__name__}: {exc}")
 
     async def admit(self, exchange: Exchange) -> Settle | None:
-        assert exchange.principal is not None  # authenticate runs first
-        capability = exchange.endpoint.capability
-        try:
-            plan = await self._models.plan(exchange.model, capability)
-        except NotFound:
-            raise model_not_found(exchange.model) from None
-        prices = [self.prices.of(d) for d in plan]
-        if not any(p.input or p.output for p in prices):  # free or unpriced: nothing to count
-            if not any(p.priced for p in prices):
-                UNPRICED_REQUESTS.labels(exchange.model).inc()
-                exchange.unpriced = True  # its usage rows say so
+        if exchange.prepaid:
+            return self._metered_only
+        held = await self._hold(exchange, _request_id(), self._hold_seconds)
+        if held is None:
             return None
+        hold, worst, exact, dearest, prices, plan = held
+        customer = hold.customer_id
         body = exchange.body
-        worst, dearest = self._dearest(prices, plan, input_bound(body), body, capability)
-        if worst <= 0:  # e.g. embeddings on a model priced for output only
-            return None
-        principal = exchange.principal
-        customer = principal.customer_id
-        request_id = str(structlog.contextvars.get_contextvars().get("request_id", ""))
-        exact: int | None = None  # the worst case at the counted prompt, once counted
-        try:
-            hold = await self._place(principal, worst, request_id)
-        except InsufficientQuota:
-            exact, dearest = self._dearest(prices, plan, await input_tokens(body), body, capability)
-            if exact >= worst:
-                CREDIT_HOLDS.labels("refused").inc()
-                raise
-            try:
-                hold = await self._place(principal, exact, request_id)
-            except InsufficientQuota:
-                CREDIT_HOLDS.labels("refused").inc()
-                raise
-            worst = exact
-        CREDIT_HOLDS.labels("placed").inc()
+        capability = exchange.endpoint.capability
 
         async def settle(ended: Exchange) -> None:
             nonlocal exact
@@ -133,6 +116,68 @@ class CreditHold:
 
         return settle
 
+    async def reserve(self, exchange: Exchange, request_id: str, ttl_seconds: float) -> str | None:
+        """Hold the worst case of `exchange` (its principal, endpoint and body set) for a job
+        that will run later (`prepaid` exchanges); the hold's id, or None when it is free."""
+        held = await self._hold(exchange, request_id, ttl_seconds)
+        return None if held is None else held[0].id
+
+    async def _hold(self, exchange: Exchange, request_id: str, ttl_seconds: float) -> _Held | None:
+        assert exchange.principal is not None  # authenticate runs first
+        capability = exchange.endpoint.capability
+        try:
+            plan = await self._models.plan(exchange.model, capability)
+        except NotFound:
+            raise model_not_found(exchange.model) from None
+        prices = [self.prices.of(d) for d in plan]
+        if not any(p.input or p.output for p in prices):  # free or unpriced: nothing to count
+            if not any(p.priced for p in prices):
+                UNPRICED_REQUESTS.labels(exchange.model).inc()
+                exchange.unpriced = True  # its usage rows say so
+            return None
+        body = exchange.body
+        worst, dearest = self._dearest(prices, plan, input_bound(body), body, capability)
+        if worst <= 0:  # e.g. embeddings on a model priced for output only
+            return None
+        principal = exchange.principal
+        exact: int | None = None  # the worst case at the counted prompt, once counted
+        try:
+            hold = await self._place(principal, worst, request_id, ttl_seconds)
+        except InsufficientQuota:
+            exact, dearest = self._dearest(prices, plan, await input_tokens(body), body, capability)
+            if exact >= worst:
+                CREDIT_HOLDS.labels("refused").inc()
+                raise
+            try:
+                hold = await self._place(principal, exact, request_id, ttl_seconds)
+            except InsufficientQuota:
+                CREDIT_HOLDS.labels("refused").inc()
+                raise
+            worst = exact
+        CREDIT_HOLDS.labels("placed").inc()
+        return hold, worst, exact, dearest, prices, plan
+
+    async def _metered_only(self, ended: Exchange) -> None:
+        """A job's attempt: its job holds the credits, so only say what the attempt cost
+        (`charged_micros`, or `cost_unknown`); the job settles its hold once at its end."""
+        if not ended.dispatched and ended.cached is None:
+            return
+        if ended.outcome in ("upstream_error", "refused"):
+            return
+        if ended.deployment is None:
+            return
+        price = self.prices.of(ended.deployment)
+        if not (price.input or price.output):
+            return
+        cost = usage_cost(price, ended.usage) if ended.usage is not None else None
+        if ended.cached is not None and ended.outcome == "ok":
+            fraction = ended.cached.cost_fraction
+            ended.charged_micros = math.ceil((cost or 0) * fraction)
+        elif cost is None:
+            ended.cost_unknown = True
+        else:
+            ended.charged_micros = cost
+
     async def _settle_hit(self, hold: Hold, ended: Exchange, fraction: float) -> None:
         """A prompt-cache hit costs `fraction` of what its answer's usage costs (often nothing:
         then the hold is released)."""
@@ -149,14 +194,16 @@ class CreditHold:
             CREDIT_SETTLEMENTS.labels("actual").inc()
             COST_MICROS.labels(ended.model, hold.customer_id).inc(settled.charged_micros)
 
-    async def _place(self, principal: Principal, micros: int, request_id: str) -> Hold:
+    async def _place(
+        self, principal: Principal, micros: int, request_id: str, ttl_seconds: float
+    ) -> Hold:
         """Hold `micros` on the customer's balance and, in the same write, on the key's budget."""
         return await self._holds.hold(
             PlaceHold(
                 customer_id=principal.customer_id,
                 amount_micros=micros,
                 request_id=request_id,
-                ttl_seconds=self._hold_seconds,
+                ttl_seconds=ttl_seconds,
                 key_id=principal.key_id,
                 budget=principal.budget,
             )

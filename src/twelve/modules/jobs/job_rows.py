@@ -1,0 +1,144 @@
+"""The `jobs` table: a job stored when submitted, moved forward by its workflow's steps.
+
+Every move is a conditional update on the job's status (and run), so a step that runs again
+after a crash, or a cancellation racing a worker, changes a job at most once: a job reaches one
+terminal status, once.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from twelve.kernel.db import Database
+from twelve.modules.jobs.adapters.tables import jobs
+from twelve.modules.jobs.api import Job, JobError, JobPage, JobStatus
+from twelve.modules.jobs.domain import OPEN
+
+
+def _job(row: Any) -> Job:
+    return Job(
+        id=row.id,
+        task_id=row.task_id,
+        task_type=row.task_type,
+        priority=row.priority,
+        status=row.status,
+        model=row.model,
+        attempts=row.attempts,
+        max_retries=row.max_retries,
+        timeout_seconds=row.timeout_seconds,
+        callback_url=row.callback_url,
+        created_at=row.created_at,
+        client_created_at=row.client_created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        result=orjson.loads(row.result) if row.result is not None else None,
+        result_file_id=row.result_file_id,
+        last_error=JobError.model_validate_json(row.last_error) if row.last_error else None,
+        webhook_id=row.webhook_id,
+    )
+
+
+class JobRows:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def add(self, values: dict[str, Any]) -> tuple[Job, bool]:
+        """Store a new job; (the stored one, False) when the customer's task_id is taken."""
+        try:
+            async with self._db.write() as conn:
+                await conn.execute(jobs.insert().values(**values))
+        except IntegrityError:
+            found = await self.by_task(values["customer_id"], values["task_id"])
+            if found is None:  # pragma: no cover - nothing deletes jobs
+                raise
+            return found, False
+        stored = await self.get(values["id"])
+        assert stored is not None
+        return stored, True
+
+    async def by_task(self, customer_id: str, task_id: str | None) -> Job | None:
+        if task_id is None:
+            return None
+        query = select(jobs).where(jobs.c.customer_id == customer_id, jobs.c.task_id == task_id)
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).first()
+        return None if row is None else _job(row)
+
+    async def get(self, job_id: str, customer_id: str | None = None) -> Job | None:
+        row = await self.row(job_id)
+        if row is None or (customer_id is not None and row.customer_id != customer_id):
+            return None
+        return _job(row)
+
+    async def row(self, job_id: str) -> Any:
+        async with self._db.read() as conn:
+            return (await conn.execute(select(jobs).where(jobs.c.id == job_id))).first()
+
+    async def page(
+        self, customer_id: str | None, status: JobStatus | None, limit: int, after: str | None
+    ) -> JobPage:
+        order = (jobs.c.created_at.desc(), jobs.c.id.desc())
+        query = select(jobs).order_by(*order).limit(limit + 1)
+        if customer_id is not None:
+            query = query.where(jobs.c.customer_id == customer_id)
+        if status is not None:
+            query = query.where(jobs.c.status == status)
+        if after is not None:
+            cursor = await self.row(after)
+            if cursor is None or (customer_id is not None and cursor.customer_id != customer_id):
+                return JobPage(data=[], has_more=False)
+            query = query.where(
+                or_(
+                    jobs.c.created_at < cursor.created_at,
+                    and_(jobs.c.created_at == cursor.created_at, jobs.c.id < cursor.id),
+                )
+            )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return JobPage(data=[_job(r) for r in rows[:limit]], has_more=len(rows) > limit)
+
+    async def counts(self) -> dict[tuple[str, str], int]:
+        """(status, priority) -> jobs, for queued and running ones."""
+        query = (
+            select(jobs.c.status, jobs.c.priority, func.count())
+            .where(jobs.c.status.in_(OPEN))
+            .group_by(jobs.c.status, jobs.c.priority)
+        )
+        async with self._db.read() as conn:
+            return {(s, p): n for s, p, n in (await conn.execute(query)).all()}
+
+    async def queued_ids(self, older_than: int) -> list[str]:
+        query = select(jobs.c.id).where(jobs.c.status == "queued", jobs.c.created_at < older_than)
+        async with self._db.read() as conn:
+            return list((await conn.execute(query.limit(1000))).scalars())
+
+    async def move(
+        self, job_id: str, run: int, from_: tuple[JobStatus, ...], /, **values: Any
+    ) -> bool:
+        """Set `values` if the job is in run `run` and in one of `from_`; whether it was."""
+        async with self._db.write() as conn:
+            done = await conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.run == run, jobs.c.status.in_(from_))
+                .values(**values)
+            )
+        return done.rowcount == 1
+
+    async def start_attempt(self, job_id: str, run: int, attempt: int) -> bool:
+        now = int(time.time())
+        async with self._db.write() as conn:
+            done = await conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.run == run, jobs.c.status.in_(OPEN))
+                .values(
+                    status="running",
+                    attempts=attempt,
+                    started_at=func.coalesce(jobs.c.started_at, now),
+                )
+            )
+        return done.rowcount == 1

@@ -1,0 +1,36 @@
+"""The jobs module's settings (`TWELVE_JOBS_*`): the queue, its workers and its limits."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class JobsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TWELVE_JOBS_", extra="ignore")
+
+    # Whether this process runs jobs. `twelve serve` does by default (one process does it all);
+    # set it off where `twelve worker` processes do the work.
+    worker: bool = True
+    # Jobs one worker process runs at once.
+    concurrency: int = Field(default=8, ge=1, le=256)
+    # Past this many queued jobs, submissions are refused with 429 and Retry-After.
+    max_queue_depth: int = Field(default=10_000, ge=1)
+    # How often an idle worker looks for queued work.
+    poll_seconds: float = Field(default=0.2, gt=0, le=10)
+    # DBOS Transact's system database: a SQLite file in the data directory unless a URL is given
+    # (`postgresql://…` for several machines).
+    system_database_url: str | None = None
+    # This worker's name for DBOS: a worker restarted under the same name resumes the jobs it had
+    # in hand. Default: `serve`, or `worker-<n>` for `twelve worker`'s processes.
+    executor_id: str | None = Field(default=None, max_length=100)
+    # Results up to this size are inlined in the job; larger ones go to storage as a file.
+    inline_result_bytes: int = Field(default=64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    # Backoff between attempts: base * 2^(attempt-1), capped, with full jitter.
+    backoff_base_seconds: float = Field(default=1.0, ge=0, le=3600)
+    backoff_max_seconds: float = Field(default=300.0, ge=0, le=86400)
+    # How long a job's credit hold lives (it waits in the queue, then runs all its attempts).
+    hold_seconds: float = Field(default=7 * 86400, gt=0)
+    # How often serving processes refresh the queue-depth metric and re-queue jobs whose
+    # workflow was never started (a crash between the job row and the enqueue).
+    reconcile_seconds: float = Field(default=5.0, gt=0, le=3600)

@@ -1,0 +1,117 @@
+"""DBOS Transact, as the jobs module uses it: one durable queue of job workflows per deployment.
+
+DBOS is a process-wide singleton: it is configured and launched once per serving process (lazily,
+on the first job or when this process works the queue) and destroyed at stop, so the next app in
+the same process (tests) starts clean. Its system database is a SQLite file in the data directory
+by default, in WAL mode so that several worker processes on one machine share it; a PostgreSQL
+URL spreads workers over machines.
+
+A worker's `executor_id` names its work in DBOS: a worker restarted under the same id resumes the
+workflows it had in hand (a SIGKILLed worker loses nothing). Every job is one workflow whose id is
+the job's id (a replay's is `<job id>.<run>`): enqueuing an id twice starts it once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from dbos import DBOS, SetEnqueueOptions, SetWorkflowID
+
+from twelve.modules.jobs.api import Priority
+from twelve.modules.jobs.domain import PRIORITY_RANK
+from twelve.modules.jobs.settings import JobsSettings
+
+QUEUE = "twelve-jobs"
+
+
+def workflow_id(job_id: str, run: int) -> str:
+    return job_id if run == 1 else f"{job_id}.{run}"
+
+
+def system_database_url(settings: JobsSettings, data_dir: Path) -> str:
+    if settings.system_database_url:
+        return settings.system_database_url
+    return f"sqlite:///{(data_dir / 'jobs-dbos.sqlite').resolve()}"
+
+
+def _wal(url: str) -> None:
+    """WAL mode is kept by the file: set once, every process that opens it gets it."""
+    if not url.startswith("sqlite:///"):
+        return
+    path = Path(url.removeprefix("sqlite:///"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(path, timeout=30) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+
+
+class WorkflowEngine:
+    def __init__(self, settings: JobsSettings, data_dir: Path, executor_id: str) -> None:
+        self._settings = settings
+        self._url = system_database_url(settings, data_dir)
+        self._executor_id = executor_id
+        self._launched = False
+        self._lock = asyncio.Lock()
+        self._queue: Any = None
+
+    @property
+    def launched(self) -> bool:
+        return self._launched
+
+    async def launch(self) -> None:
+        """Configure and launch DBOS once; workflows this executor left pending resume now."""
+        if self._launched:
+            return
+        async with self._lock:
+            if self._launched:
+                return
+            await asyncio.to_thread(_wal, self._url)
+            # DBOS logs every launch and workflow at INFO; the process's own logs say enough.
+            logging.getLogger("dbos").setLevel(logging.WARNING)
+            DBOS(
+                config={
+                    "name": "twelve",
+                    "system_database_url": self._url,
+                    "executor_id": self._executor_id,
+                    "log_level": "WARNING",
+                    "application_version": "twelve-jobs-1",
+                    "notification_listener_polling_interval_sec": 0.1,
+                }
+            )
+            if not self._settings.worker:
+                DBOS.listen_queues([])  # this process enqueues; workers dequeue
+            DBOS.launch()
+            self._queue = await DBOS.register_queue_async(
+                QUEUE,
+                worker_concurrency=self._settings.concurrency,
+                polling_interval_sec=self._settings.poll_seconds,
+                on_conflict="always_update",
+            )
+            self._launched = True
+
+    async def enqueue(self, workflow: Any, job_id: str, run: int, priority: Priority) -> None:
+        await self.launch()
+        with (
+            SetWorkflowID(workflow_id(job_id, run)),
+            SetEnqueueOptions(priority=PRIORITY_RANK[priority]),
+        ):
+            await self._queue.enqueue_async(workflow, job_id, run)
+
+    async def exists(self, job_id: str, run: int) -> bool:
+        await self.launch()
+        return await DBOS.get_workflow_status_async(workflow_id(job_id, run)) is not None
+
+    async def cancel(self, job_id: str, run: int) -> None:
+        await self.launch()
+        if await self.exists(job_id, run):
+            await DBOS.cancel_workflow_async(workflow_id(job_id, run))
+
+    async def stop(self) -> None:
+        if not self._launched:
+            return
+        self._launched = False
+        # Jobs in hand stop at their next step; a worker started under this id resumes them.
+        await asyncio.to_thread(DBOS.destroy, destroy_registry=False)

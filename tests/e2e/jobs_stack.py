@@ -1,0 +1,128 @@
+"""What the jobs tests share: a `twelve serve` with fast queue settings, a customer and key made
+through the admin API, polling a job until it ends, and a webhook receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.e2e.stack import MODELS, config_yaml, server_env
+
+TERMINAL = {"succeeded", "failed", "dead", "cancelled"}
+
+# Queue and retry settings small enough for tests: a job starts within ~0.1 s of being queued.
+FAST_JOBS = {
+    "TWELVE_JOBS_POLL_SECONDS": "0.05",
+    "TWELVE_JOBS_BACKOFF_BASE_SECONDS": "0.05",
+    "TWELVE_JOBS_BACKOFF_MAX_SECONDS": "0.2",
+    "TWELVE_JOBS_RECONCILE_SECONDS": "0.5",
+    "TWELVE_EVENTS_ALLOW_NETWORKS": "127.0.0.0/8",
+    "TWELVE_EVENTS_RETRY_SCHEDULE": "0.1,0.2,0.3,0.5,0.5,1,1,1,1,1",
+    "TWELVE_EVENTS_POLL_SECONDS": "0.1",
+    "TWELVE_EVENTS_TIMEOUT_SECONDS": "1",
+    "TWELVE_GATEWAY_RETRIES": "0",
+}
+
+
+def jobs_config(path: Path, upstream_url: str, extra: Mapping[str, str] = ()) -> Path:  # type: ignore[assignment]
+    """The e2e models plus `extra` (name -> upstream model id) on the fake upstream."""
+    models = dict(MODELS) | {name: [("openai", model, 10.0)] for name, model in dict(extra).items()}
+    lines = config_yaml(upstream_url).splitlines()
+    for name, deployments in models.items():
+        if name in MODELS:
+            continue
+        lines += [f"  - name: {name}", "    deployments:"]
+        for provider, model, timeout in deployments:
+            lines += [
+                f"      - provider: {provider}",
+                f"        base_url: {upstream_url}/v1",
+                "        api_key: ${E2E_UPSTREAM_KEY}",
+                f"        model: {model}",
+                f"        timeout: {timeout}",
+            ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def jobs_env(config: Path, data_dir: Path, admin_key: str) -> dict[str, str]:
+    return server_env(config, data_dir) | {"TWELVE_ADMIN_KEY": admin_key} | FAST_JOBS
+
+
+def new_key(admin: httpx.Client, name: str) -> str:
+    customer = admin.post("/customers", json={"name": name})
+    assert customer.status_code == 201, customer.text
+    key = admin.post("/keys", json={"customer_id": customer.json()["id"], "name": name})
+    assert key.status_code == 201, key.text
+    return str(key.json()["key"])
+
+
+def wait_ended(client: httpx.Client, job_id: str, timeout: float = 30.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    job: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        job = client.get(f"/v1/jobs/{job_id}").json()
+        if job.get("status") in TERMINAL:
+            return job
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not end in {timeout} s: {job}")
+
+
+def chat_job(text: str, model: str = "echo", **extra: Any) -> dict[str, Any]:
+    return {
+        "task_type": "chat_completion",
+        "parameters": {"model": model, "messages": [{"role": "user", "content": text}]},
+        **extra,
+    }
+
+
+class Receiver(ThreadingHTTPServer):
+    """A webhook receiver that records every request and answers with `answer(n)` (status, or
+    None to hang for `hang_seconds`)."""
+
+    daemon_threads = True
+    hang_seconds = 3.0
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.lock = threading.Lock()
+        self.answer = lambda _n: 204
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
+
+    def __enter__(self) -> Receiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length", "0")))
+        with self.server.lock:
+            self.server.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            n = len(self.server.received)
+        status = self.server.answer(n)
+        if status is None:
+            time.sleep(self.server.hang_seconds)
+            status = 204
+        self.send_response(status)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
