@@ -254,4 +254,10 @@ def _database(settings: Settings, module: str) -> Database:
         database_url=settings.database_url,
         module_url=settings.module_database_url(module),
     )
-    return Database(module, url, schema=schema)
+    return Database(
+        module,
+        url,
+        schema=schema,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+    )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
-from twelve.app import admin_commands, models_command, usage_command
+from twelve.app import admin_commands, jobs_command, models_command, usage_command, worker_command
 
 # Only typer at module level: `twelve --help` and the simple commands must start fast, so FastAPI,
 # SQLAlchemy, aiohttp, pydantic and uvicorn are imported inside the commands that use them.
@@ -28,6 +28,8 @@ cli = typer.Typer(
 admin_commands.register(cli)
 usage_command.register(cli)
 models_command.register(cli)
+jobs_command.register(cli)
+worker_command.register(cli)
 
 
 def _version(value: bool) -> None:
@@ -166,3 +168,7 @@ def migrate() -> None:
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":  # `python -m twelve.app.cli`: how `twelve worker` starts children
+    main()

@@ -90,6 +90,11 @@ class ProcessSettings(BaseSettings):
         default=None,
         description="One PostgreSQL DSN for every module, each in a schema of its own.",
     )
+    # Connections each module's PostgreSQL pool keeps, and may open beyond that under load: a
+    # process holds up to (size + overflow) x modules; size them against max_connections when
+    # several processes (servers, workers) share one server.
+    db_pool_size: int = Field(default=10, ge=1, le=1000)
+    db_max_overflow: int = Field(default=10, ge=0, le=1000)
 
     nats_url: str | None = Field(
         default=None,

@@ -22,8 +22,17 @@ BUSY_TIMEOUT_MS = 5000
 class Database:
     """A module's database: an engine plus the schema its tables live in."""
 
-    def __init__(self, name: str, url: str, *, schema: str | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        *,
+        schema: str | None = None,
+        pool_size: int = 10,
+        max_overflow: int = 10,
+    ) -> None:
         self.name = name
+        self._pool = (pool_size, max_overflow)
         self.url = make_url(url)
         self.schema = schema
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
@@ -50,8 +59,8 @@ class Database:
             connect_args["server_settings"] = {"search_path": self.schema}
         return create_async_engine(
             self.url.set(drivername="postgresql+asyncpg"),
-            pool_size=10,
-            max_overflow=10,
+            pool_size=self._pool[0],
+            max_overflow=self._pool[1],
             pool_pre_ping=True,
             connect_args=connect_args,
         )

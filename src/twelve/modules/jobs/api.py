@@ -101,6 +101,9 @@ class Job(BaseModel):
     )
     last_error: JobError | None = None
     webhook_id: str | None = None
+    cost_micros: int = Field(
+        default=0, description="What its attempts cost, in micro-dollars (charged at its end)."
+    )
 
 
 class JobPage(BaseModel):

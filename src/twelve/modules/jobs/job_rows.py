@@ -40,6 +40,7 @@ def _job(row: Any) -> Job:
         result_file_id=row.result_file_id,
         last_error=JobError.model_validate_json(row.last_error) if row.last_error else None,
         webhook_id=row.webhook_id,
+        cost_micros=row.cost_micros,
     )
 
 

@@ -8,6 +8,7 @@ cycle. In a serving process the engine launches (this process works the queue un
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec, migrations_of
@@ -38,7 +39,8 @@ class _LateExecutor:
 def build(context: ModuleContext) -> Built:
     settings = context.settings_as(JobsSettings)
     rows = JobRows(context.database)
-    executor_id = settings.executor_id or "serve"
+    # A serving process's in-process worker: stable across restarts of the same server.
+    executor_id = settings.executor_id or f"serve-{socket.gethostname()}-{context.process.port}"
     engine = WorkflowEngine(settings, context.process.data_dir, executor_id)
     events: EventsService | None = context.optional_port(EventsService)
     storage: StorageService | None = context.optional_port(StorageService)

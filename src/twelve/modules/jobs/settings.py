@@ -21,6 +21,8 @@ class JobsSettings(BaseSettings):
     # DBOS Transact's system database: a SQLite file in the data directory unless a URL is given
     # (`postgresql://…` for several machines).
     system_database_url: str | None = None
+    # Connections DBOS keeps to its system database (PostgreSQL: count them per process).
+    system_pool_size: int = Field(default=10, ge=2, le=200)
     # This worker's name for DBOS: a worker restarted under the same name resumes the jobs it had
     # in hand. Default: `serve`, or `worker-<n>` for `twelve worker`'s processes.
     executor_id: str | None = Field(default=None, max_length=100)

@@ -75,6 +75,7 @@ class WorkflowEngine:
                 config={
                     "name": "twelve",
                     "system_database_url": self._url,
+                    "sys_db_pool_size": self._settings.system_pool_size,
                     "executor_id": self._executor_id,
                     "log_level": "WARNING",
                     "application_version": "twelve-jobs-1",
