@@ -22,6 +22,9 @@ from twelve.kernel.http_client import HttpClient
 # In-process apps built from the environment list the sidecar's models unless it is off; tests
 # that want it turn it on themselves.
 os.environ.setdefault("TWELVE_SIDECAR", "off")
+# In-process apps do not work the job queue (DBOS is one per process and would outlive each
+# test's app); `twelve serve` processes started by tests do, as they do by default.
+os.environ.setdefault("TWELVE_JOBS_WORKER", "false")
 
 BACKENDS = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
 
