@@ -5,7 +5,10 @@ its replay by an admin, a job's webhook, credits held and settled once."""
 from __future__ import annotations
 
 import secrets
+import sqlite3
+import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -184,3 +187,25 @@ def test_queue_depth_is_a_metric_and_an_admin_view(
     metrics = httpx.get(f"{twelve.base_url}/metrics").text
     assert 'twelve_queue_depth{priority="high"}' in metrics
     assert "twelve_jobs_ended_total" in metrics
+
+
+def test_each_status_a_job_reaches_is_published_through_the_outbox(
+    twelve: TwelveServer, acme: httpx.Client
+) -> None:
+    job = acme.post("/v1/jobs", json=chat_job("published")).json()
+    assert wait_ended(acme, job["id"])["status"] == "succeeded"
+    database = Path(twelve.env["TWELVE_DATA_DIR"]) / "jobs.db"
+    deadline = time.monotonic() + 10
+    while True:
+        with sqlite3.connect(database) as conn:
+            rows = conn.execute(
+                "SELECT subject, relayed_ms FROM outbox WHERE payload LIKE ? ORDER BY seq",
+                (f"%{job['id']}%",),
+            ).fetchall()
+        if all(relayed for _, relayed in rows) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    subjects = [subject for subject, _ in rows]
+    assert subjects == ["twelve.jobs.job.queued", "twelve.jobs.job.running",
+                        "twelve.jobs.job.succeeded"], subjects  # fmt: skip
+    assert all(relayed for _, relayed in rows)  # the relay sent them on to the bus

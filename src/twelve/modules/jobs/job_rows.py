@@ -15,9 +15,14 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from twelve.kernel.db import Database
+from twelve.kernel.unit_of_work import OutboxWriter, UnitOfWork
 from twelve.modules.jobs.adapters.tables import jobs
 from twelve.modules.jobs.api import Job, JobError, JobPage, JobStatus
 from twelve.modules.jobs.domain import OPEN
+
+
+def _event(job_id: str, run: int, status: str) -> dict[str, Any]:
+    return {"type": f"job.{status}", "job_id": job_id, "run": run}
 
 
 def _job(row: Any) -> Job:
@@ -45,14 +50,19 @@ def _job(row: Any) -> Job:
 
 
 class JobRows:
-    def __init__(self, database: Database) -> None:
+    """`outbox`: the module's outbox hook; each job stored and each status it moves to is
+    published (`job.queued`, `job.running`, `job.succeeded`, …) in the same transaction."""
+
+    def __init__(self, database: Database, outbox: OutboxWriter | None = None) -> None:
         self._db = database
+        self._outbox = outbox
 
     async def add(self, values: dict[str, Any]) -> tuple[Job, bool]:
         """Store a new job; (the stored one, False) when the customer's task_id is taken."""
         try:
-            async with self._db.write() as conn:
-                await conn.execute(jobs.insert().values(**values))
+            async with UnitOfWork(self._db, outbox=self._outbox) as uow:
+                await uow.connection.execute(jobs.insert().values(**values))
+                uow.publish(_event(values["id"], values["run"], values["status"]))
         except IntegrityError:
             found = await self.by_task(values["customer_id"], values["task_id"])
             if found is None:  # pragma: no cover - nothing deletes jobs
@@ -122,18 +132,20 @@ class JobRows:
         self, job_id: str, run: int, from_: tuple[JobStatus, ...], /, **values: Any
     ) -> bool:
         """Set `values` if the job is in run `run` and in one of `from_`; whether it was."""
-        async with self._db.write() as conn:
-            done = await conn.execute(
+        async with UnitOfWork(self._db, outbox=self._outbox) as uow:
+            done = await uow.connection.execute(
                 update(jobs)
                 .where(jobs.c.id == job_id, jobs.c.run == run, jobs.c.status.in_(from_))
                 .values(**values)
             )
+            if done.rowcount == 1 and "status" in values:
+                uow.publish(_event(job_id, values.get("run", run), values["status"]))
         return done.rowcount == 1
 
     async def start_attempt(self, job_id: str, run: int, attempt: int) -> bool:
         now = int(time.time())
-        async with self._db.write() as conn:
-            done = await conn.execute(
+        async with UnitOfWork(self._db, outbox=self._outbox) as uow:
+            done = await uow.connection.execute(
                 update(jobs)
                 .where(jobs.c.id == job_id, jobs.c.run == run, jobs.c.status.in_(OPEN))
                 .values(
@@ -142,4 +154,6 @@ class JobRows:
                     started_at=func.coalesce(jobs.c.started_at, now),
                 )
             )
+            if done.rowcount == 1 and attempt == 1:
+                uow.publish(_event(job_id, run, "running"))
         return done.rowcount == 1

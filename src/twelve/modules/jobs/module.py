@@ -38,7 +38,7 @@ class _LateExecutor:
 
 def build(context: ModuleContext) -> Built:
     settings = context.settings_as(JobsSettings)
-    rows = JobRows(context.database)
+    rows = JobRows(context.database, context.outbox())
     # A serving process's in-process worker: stable across restarts of the same server.
     executor_id = settings.executor_id or f"serve-{socket.gethostname()}-{context.process.port}"
     engine = WorkflowEngine(settings, context.process.data_dir, executor_id)
