@@ -1,0 +1,56 @@
+"""`local-vision`'s faces: OpenCV's Haar cascade for frontal faces (it ships inside the
+`opencv-python-headless` 4.x wheel; OpenCV 5 dropped the cascades).
+
+Large images are scaled down before the search, which costs time roughly in proportion to the
+pixels; the boxes are scaled back to the image's own coordinates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from twelve.sidecar.missing import MissingModel
+
+PACKAGE = "opencv-python-headless<5"
+_CASCADE = "haarcascade_frontalface_default.xml"
+_SEARCH_SIDE = 1024  # the longest side searched; faces smaller than ~1/40 of it are missed
+
+
+@dataclass(frozen=True)
+class Face:
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+class FaceFinder:
+    def __init__(self) -> None:
+        try:
+            import cv2
+        except ModuleNotFoundError:
+            raise MissingModel("local-vision", PACKAGE) from None
+        haar = getattr(getattr(cv2, "data", None), "haarcascades", None)
+        if not haar:
+            raise MissingModel("local-vision", PACKAGE)
+        self._cascade = cv2.CascadeClassifier(f"{haar}{_CASCADE}")
+        if self._cascade.empty():
+            raise MissingModel("local-vision", PACKAGE)
+        self._cv2 = cv2
+
+    def faces(self, image: Image.Image) -> list[Face]:
+        shrink = min(1.0, _SEARCH_SIDE / max(image.size))
+        if shrink < 1.0:
+            size = (max(1, round(image.width * shrink)), max(1, round(image.height * shrink)))
+            image = image.resize(size, Image.Resampling.BILINEAR)
+        gray = self._cv2.equalizeHist(np.asarray(image.convert("L")))
+        found = self._cascade.detectMultiScale(
+            gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24)
+        )
+        return [
+            Face(*(round(int(v) / shrink) for v in box))
+            for box in sorted(found, key=lambda b: (int(b[1]), int(b[0])))
+        ]
