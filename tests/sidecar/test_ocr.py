@@ -15,7 +15,7 @@ import httpx
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from twelve.sidecar.app import create_app
+from tests.sidecar.sidecar_client import sidecar_client
 from twelve.sidecar.settings import SidecarSettings
 
 LINES = ["Twelve reads this page exactly.", "Invoice 2041 is due on 14 March."]
@@ -23,13 +23,7 @@ LINES = ["Twelve reads this page exactly.", "Invoice 2041 is due on 14 March."]
 
 @pytest.fixture
 async def sidecar() -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(SidecarSettings(ocr_max_pages=3))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://sidecar", timeout=60
-        ) as client,
-    ):
+    async with sidecar_client(SidecarSettings(ocr_max_pages=3)) as client:
         yield client
 
 

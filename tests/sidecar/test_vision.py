@@ -19,6 +19,7 @@ import httpx
 import pytest
 from PIL import Image
 
+from tests.sidecar.sidecar_client import sidecar_client
 from tests.sidecar.test_ocr import bomb_png
 from twelve.sidecar.app import create_app
 from twelve.sidecar.settings import SidecarSettings
@@ -34,13 +35,7 @@ def cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 async def sidecar(cache_dir: Path) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(SidecarSettings(cache_dir=cache_dir))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://sidecar", timeout=60
-        ) as client,
-    ):
+    async with sidecar_client(SidecarSettings(cache_dir=cache_dir)) as client:
         yield client
 
 
@@ -97,9 +92,8 @@ async def test_benign_pictures_are_scored_safe(sidecar: httpx.AsyncClient) -> No
 
 
 async def test_a_strict_threshold_marks_the_same_picture_unsafe(cache_dir: Path) -> None:
-    app = create_app(SidecarSettings(cache_dir=cache_dir, nsfw_threshold=0.0001))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://sidecar") as client:
+    strict = SidecarSettings(cache_dir=cache_dir, nsfw_threshold=0.0001)
+    async with sidecar_client(strict) as client:
         safety = (await analyse(client, photo("coffee.jpg")))["safety"]
     assert safety["safe"] is False and 0.0 <= safety["nsfw_score"] < 0.2
 

@@ -9,6 +9,7 @@ images are decoded at once, and a queue past `max_waiting` is a 503 with Retry-A
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -30,6 +31,7 @@ from twelve.sidecar.ocr import OcrLimits, Reader
 from twelve.sidecar.settings import SidecarSettings
 
 T = TypeVar("T")
+Answer = dict[str, Any]
 ErrorResponse = Callable[..., JSONResponse]  # app.error: (status, message, *, param, code)
 log = logging.getLogger(__name__)
 
@@ -92,24 +94,21 @@ def vision_router(
 
     router = APIRouter(lifespan=lifespan)
 
-    def unknown(model: str, wanted: str) -> JSONResponse | None:
-        if model == wanted:
-            return None
-        return error(404, f"The model {model!r} does not exist here; use {wanted!r}.",
-                     param="model", code="model_not_found")  # fmt: skip
-
-    @router.post("/v1/ocr", response_model=None)
-    async def ocr(body: OcrRequest) -> JSONResponse | dict[str, Any]:
-        refused = unknown(body.model, "local-ocr")
-        if refused is not None:
-            return refused
+    async def served(
+        model: str, wanted: str, encoded: str, param: str, work: Callable[[Upload], Answer]
+    ) -> JSONResponse | Answer:
+        """`work` on the decoded upload, on `wanted`'s runner; a refusal as an OpenAI error."""
+        if model != wanted:
+            return error(404, f"The model {model!r} does not exist here; use {wanted!r}.",
+                         param="model", code="model_not_found")  # fmt: skip
         try:
-            upload = decode_upload(body.file, param="file")
-            pages = await models.runner("local-ocr").run(
-                lambda: reader.get().read(upload, body.pages, limits)
-            )
+            upload = decode_upload(encoded, param=param)
+            return await models.runner(wanted).run(lambda: work(upload))
         except RejectedInput as exc:
             return error(exc.status, str(exc), param=exc.param)
+
+    def read(upload: Upload, wanted_pages: list[int] | None) -> Answer:
+        pages = reader.get().read(upload, wanted_pages, limits)
         return {
             "object": "ocr",
             "model": "local-ocr",
@@ -118,34 +117,28 @@ def vision_router(
             "usage": {"images": len(pages)},
         }
 
-    def analyse_upload(upload: Upload, top_k: int) -> dict[str, Any]:
+    def analyse(upload: Upload, top_k: int) -> Answer:
         image = open_image(upload, max_pixels=settings.max_image_pixels, param="image")
         safety = scorer.get().score(image)
         return {
+            "object": "image.analysis",
+            "model": "local-vision",
             "labels": [asdict(label) for label in labeller.get().labels(image, top_k)],
             "faces": [asdict(face) for face in finder.get().faces(image)],
             "safety": {"nsfw_score": safety.nsfw_score, "safe": safety.safe},
             "width": image.width,
             "height": image.height,
+            "usage": {"images": 1},
         }
 
+    @router.post("/v1/ocr", response_model=None)
+    async def ocr(body: OcrRequest) -> JSONResponse | Answer:
+        work = functools.partial(read, wanted_pages=body.pages)
+        return await served(body.model, "local-ocr", body.file, "file", work)
+
     @router.post("/v1/images/analyses", response_model=None)
-    async def analyses(body: AnalysisRequest) -> JSONResponse | dict[str, Any]:
-        refused = unknown(body.model, "local-vision")
-        if refused is not None:
-            return refused
-        try:
-            upload = decode_upload(body.image, param="image")
-            if upload.kind == "PDF":
-                raise RejectedInput(
-                    415, "A PDF is not an image: send its pages to /v1/ocr.", "image"
-                )
-            found = await models.runner("local-vision").run(
-                lambda: analyse_upload(upload, body.top_k)
-            )
-        except RejectedInput as exc:
-            return error(exc.status, str(exc), param=exc.param)
-        return {"object": "image.analysis", "model": "local-vision", **found,
-                "usage": {"images": 1}}  # fmt: skip
+    async def analyses(body: AnalysisRequest) -> JSONResponse | Answer:
+        work = functools.partial(analyse, top_k=body.top_k)
+        return await served(body.model, "local-vision", body.image, "image", work)
 
     return router
