@@ -84,6 +84,19 @@ async def test_no_faces_on_a_cat_or_a_cup(sidecar: httpx.AsyncClient) -> None:
         assert (await analyse(sidecar, photo(name)))["faces"] == []
 
 
+@pytest.mark.parametrize(("name", "faces"), [("astronaut.jpg", 1), ("chelsea.jpg", 0)])
+async def test_large_pictures_find_the_same_faces(
+    sidecar: httpx.AsyncClient, name: str, faces: int
+) -> None:
+    small = Image.open(IMAGES / name)
+    large = small.resize((small.width * 5, small.height * 5), Image.Resampling.BICUBIC)
+    buffer = io.BytesIO()
+    large.save(buffer, format="JPEG")
+    body = await analyse(sidecar, base64.b64encode(buffer.getvalue()).decode())
+    assert len(body["faces"]) == faces
+    assert (body["width"], body["height"]) == large.size
+
+
 async def test_benign_pictures_are_scored_safe(sidecar: httpx.AsyncClient) -> None:
     for name in ("chelsea.jpg", "coffee.jpg", "astronaut.jpg"):
         safety = (await analyse(sidecar, photo(name)))["safety"]

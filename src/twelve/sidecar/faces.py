@@ -1,6 +1,10 @@
 """`local-vision`'s faces: OpenCV's Haar cascade for frontal faces (it ships inside the
 `opencv-python-headless` 4.x wheel; OpenCV 5 dropped the cascades).
 
+The "alt" cascade is used: on scikit-image's sample photos, scaled 1x to 6x, it found the one
+face every time and nothing else, where the "default" cascade also found faces in a cat's fur
+and a space suit.
+
 Large images are scaled down before the search, which costs time roughly in proportion to the
 pixels; the boxes are scaled back to the image's own coordinates.
 """
@@ -15,8 +19,8 @@ from PIL import Image
 from twelve.sidecar.missing import MissingModel
 
 PACKAGE = "opencv-python-headless<5"
-_CASCADE = "haarcascade_frontalface_default.xml"
-_SEARCH_SIDE = 1024  # the longest side searched; faces smaller than ~1/40 of it are missed
+_CASCADE = "haarcascade_frontalface_alt.xml"
+_SEARCH_SIDE = 1024  # the longest side searched; faces under ~1/40 of it are missed
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class FaceFinder:
         self._cascade = cv2.CascadeClassifier(f"{haar}{_CASCADE}")
         if self._cascade.empty():
             raise MissingModel("local-vision", PACKAGE)
+        # One thread per request: the runner decides how many run at once.
+        cv2.setNumThreads(1)
         self._cv2 = cv2
 
     def faces(self, image: Image.Image) -> list[Face]:
