@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import random
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -22,6 +23,7 @@ from PIL import Image
 from tests.sidecar.sidecar_client import sidecar_client
 from tests.sidecar.test_ocr import bomb_png
 from twelve.sidecar.app import create_app
+from twelve.sidecar.image_input import RejectedInput, Upload, open_image
 from twelve.sidecar.settings import SidecarSettings
 
 IMAGES = Path(__file__).parent / "images"
@@ -189,3 +191,21 @@ async def test_preloading_builds_the_labels_model_at_start(tmp_path: Path) -> No
     async with app.router.lifespan_context(app):
         built = await asyncio.to_thread(lambda: list(tmp_path.glob("*.onnx")))
     assert len(built) == 1
+
+
+def test_damaged_images_are_refused_not_crashed_on() -> None:
+    """Bytes of a real photo overwritten here and there: read, or a 400, never anything else."""
+    original = (IMAGES / "coffee.jpg").read_bytes()
+    randomness = random.Random(12)
+    outcomes = set()
+    for _ in range(200):
+        damaged = bytearray(original)
+        for _ in range(randomness.randint(1, 8)):
+            damaged[randomness.randrange(4, len(damaged))] = randomness.randrange(256)
+        try:
+            open_image(Upload(bytes(damaged), "JPEG"), max_pixels=36_000_000, param="image")
+            outcomes.add(200)
+        except RejectedInput as refusal:
+            outcomes.add(refusal.status)
+    assert outcomes <= {200, 400, 413}
+    assert 400 in outcomes

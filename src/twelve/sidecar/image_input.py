@@ -15,7 +15,7 @@ import re
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "TIFF", "BMP", "GIF")
 _SIGNATURES = (
@@ -29,8 +29,6 @@ _SIGNATURES = (
     (b"%PDF-", "PDF"),
 )
 _DATA_URL = re.compile(r"^data:(?P<type>[\w.+-]+/[\w.+-]+)?(?:;[\w=.+-]+)*;base64,", re.ASCII)
-# What Pillow raises on a file it cannot decode (its plugins are not consistent about which).
-_UNREADABLE = (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError)
 ACCEPTED = "PNG, JPEG, WebP, TIFF, BMP or GIF"
 
 
@@ -78,10 +76,11 @@ def open_image(upload: Upload, *, max_pixels: int, param: str) -> Image.Image:
     if upload.kind not in IMAGE_FORMATS:
         raise RejectedInput(415, f"Expected an image ({ACCEPTED}), got {upload.kind}.", param)
     try:
-        # Pillow's own bomb check warns (an error under strict warnings) or raises past its
-        # global limit; ours is checked first and is lower, so Pillow's never decides.
+        # Pillow warns about odd files (its bomb check, palettes with transparency...): what it
+        # can decode is read, so those warnings must not turn into errors where warnings are
+        # strict. Its own bomb limit is higher than ours, which is checked first.
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore")
             image = Image.open(io.BytesIO(upload.data), formats=[upload.kind])
             width, height = image.size
             if width <= 0 or height <= 0:
@@ -94,9 +93,11 @@ def open_image(upload: Upload, *, max_pixels: int, param: str) -> Image.Image:
                 )
             image.load()
             converted = image.convert("RGB")
+    except RejectedInput:
+        raise
     except Image.DecompressionBombError:
         raise RejectedInput(413, f"The image is over {max_pixels} pixels.", param) from None
-    except _UNREADABLE:
+    except Exception:  # Pillow's decoders raise many kinds on malformed input (struct.error...)
         raise RejectedInput(
             400, f"The {upload.kind} image is corrupt or truncated.", param
         ) from None

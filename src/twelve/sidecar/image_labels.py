@@ -68,6 +68,7 @@ def onnx_model(cache_dir: Path) -> bytes | Path:
         handle, partial = tempfile.mkstemp(dir=cache_dir, suffix=".partial")
         with os.fdopen(handle, "wb") as file:
             file.write(model)
+        os.chmod(partial, 0o644)  # mkstemp makes it private; it holds nothing secret
         Path(partial).replace(cached)
     except OSError as exc:
         log.warning("cannot cache the labels model in %s (%s); built in memory", cache_dir, exc)
