@@ -157,3 +157,10 @@ async def test_ocr_is_listed_and_measured(sidecar: httpx.AsyncClient) -> None:
     assert "local-ocr" in {m["id"] for m in listed["data"]}
     metrics = (await sidecar.get("/metrics")).text
     assert 'twelve_sidecar_inference_seconds_count{model="local-ocr"} 1.0' in metrics
+
+
+async def test_reading_is_bounded_in_time() -> None:
+    async with sidecar_client(SidecarSettings(ocr_timeout_seconds=0.05)) as client:
+        answer = await ocr(client, file=pdf([LINES, LINES, LINES]))
+    assert answer.status_code == 413, answer.text
+    assert "took over" in answer.json()["error"]["message"]

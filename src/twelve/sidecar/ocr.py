@@ -3,7 +3,8 @@ reads images and PDF pages; PDF pages are rendered by PDFium (pypdfium2) first.
 
 Every cost a client controls is bounded: PDF pages per request, the pixels a page is rendered to
 (the DPI is lowered for a page that claims a huge size), and the time Tesseract may spend on one
-page. PDFium is not thread-safe, so rendering holds one process-wide lock; reading does not.
+request. PDFium is not thread-safe, so each call into it holds one process-wide lock; reading
+does not, and only one rendered page per request is held at a time.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from __future__ import annotations
 import math
 import shutil
 import threading
+import time
+from collections.abc import Generator
+from contextlib import closing
 from dataclasses import dataclass
 
 from PIL import Image
@@ -49,31 +53,37 @@ class Reader:
         self._tesseract = pytesseract
 
     def read(self, upload: Upload, pages: list[int] | None, limits: OcrLimits) -> list[PageText]:
-        """The text of an image (one page) or of the chosen PDF pages, in order."""
-        if upload.kind == "PDF":
-            rendered = render_pdf(upload.data, pages, limits)
-        else:
+        """The text of an image (one page) or of the chosen PDF pages, in order. PDF pages are
+        rendered one at a time, each read before the next is drawn, within one time budget."""
+        deadline = time.monotonic() + limits.timeout_seconds
+        if upload.kind != "PDF":
             if pages not in (None, [1]):
                 raise RejectedInput(400, "An image has one page: omit `pages`.", "pages")
-            rendered = [(1, open_image(upload, max_pixels=limits.max_pixels, param="file"))]
-        return [PageText(n, self._text(image, limits)) for n, image in rendered]
+            image = open_image(upload, max_pixels=limits.max_pixels, param="file")
+            return [PageText(1, self._text(image, deadline, limits))]
+        with closing(pdf_pages(upload.data, pages, limits)) as rendered:
+            return [PageText(n, self._text(image, deadline, limits)) for n, image in rendered]
 
-    def _text(self, image: Image.Image, limits: OcrLimits) -> str:
+    def _text(self, image: Image.Image, deadline: float, limits: OcrLimits) -> str:
+        left = deadline - time.monotonic()
         try:
-            text: str = self._tesseract.image_to_string(
-                image, lang="eng", timeout=limits.timeout_seconds
-            )
+            if left <= 0:
+                raise RuntimeError("no time left")
+            text: str = self._tesseract.image_to_string(image, lang="eng", timeout=left)
+        except self._tesseract.TesseractNotFoundError:
+            raise MissingModel("local-ocr", DEBIAN_PACKAGES) from None
         except self._tesseract.TesseractError as exc:
             raise RejectedInput(400, "Tesseract could not read the image.", "file") from exc
         except RuntimeError as exc:  # pytesseract's way of saying the timeout passed
-            message = f"A page took over {limits.timeout_seconds:g} s to read."
+            message = f"Reading took over {limits.timeout_seconds:g} s; send fewer pages."
             raise RejectedInput(413, message, "file") from exc
         return text.strip()
 
 
-def render_pdf(
+def pdf_pages(
     data: bytes, pages: list[int] | None, limits: OcrLimits
-) -> list[tuple[int, Image.Image]]:
+) -> Generator[tuple[int, Image.Image], None, None]:
+    """The chosen pages as images, rendered one by one at `limits.dpi` or fewer pixels."""
     try:
         import pypdfium2 as pdfium
     except ModuleNotFoundError:
@@ -83,22 +93,23 @@ def render_pdf(
             document = pdfium.PdfDocument(data)
         except pdfium.PdfiumError:
             raise RejectedInput(400, "The PDF is corrupt or password-protected.", "file") from None
-        try:
+    try:
+        with _PDFIUM:
             wanted = _chosen_pages(len(document), pages, limits.max_pages)
-            rendered = []
-            for number in wanted:
+        for number in wanted:
+            with _PDFIUM:
                 page = document[number - 1]
                 width, height = page.get_size()  # in points, 1/72 inch
                 scale = limits.dpi / 72
                 if width * height * scale * scale > limits.max_pixels:
                     scale = math.sqrt(limits.max_pixels / max(width * height, 1.0))
-                bitmap = page.render(scale=scale)
-                rendered.append((number, bitmap.to_pil().convert("RGB")))
+                image = page.render(scale=scale).to_pil().convert("RGB")
                 page.close()
-            return rendered
-        except pdfium.PdfiumError:
-            raise RejectedInput(400, "A page of the PDF could not be rendered.", "file") from None
-        finally:
+            yield number, image
+    except pdfium.PdfiumError:
+        raise RejectedInput(400, "A page of the PDF could not be rendered.", "file") from None
+    finally:
+        with _PDFIUM:
             document.close()
 
 
