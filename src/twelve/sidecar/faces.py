@@ -11,6 +11,7 @@ pixels; the boxes are scaled back to the image's own coordinates.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +50,7 @@ class FaceFinder:
         # One thread per request: the runner decides how many run at once.
         cv2.setNumThreads(1)
         self._cv2 = cv2
+        self._searching = threading.Lock()
 
     def faces(self, image: Image.Image) -> list[Face]:
         shrink = min(1.0, _SEARCH_SIDE / max(image.size))
@@ -56,9 +58,10 @@ class FaceFinder:
             size = (max(1, round(image.width * shrink)), max(1, round(image.height * shrink)))
             image = image.resize(size, Image.Resampling.BILINEAR)
         gray = self._cv2.equalizeHist(np.asarray(image.convert("L")))
-        found = self._cascade.detectMultiScale(
-            gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24)
-        )
+        with self._searching:  # one cascade object is not safe to share between threads
+            found = self._cascade.detectMultiScale(
+                gray, scaleFactor=1.1, minNeighbors=5, minSize=(24, 24)
+            )
         return [
             Face(*(round(int(v) / shrink) for v in box))
             for box in sorted(found, key=lambda b: (int(b[1]), int(b[0])))

