@@ -10,8 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from twelve.sidecar.image_labels import checkpoint
+from twelve.sidecar.image_labels import Labeller, checkpoint
 from twelve.sidecar.torch_checkpoint import CheckpointError, read_state_dict
 
 
@@ -60,3 +61,11 @@ def test_other_files_are_refused(tmp_path: Path, kind: str) -> None:
         path.write_bytes(pickle.dumps("hello", protocol=2))
     with pytest.raises(CheckpointError):
         read_state_dict(path)
+
+
+def test_an_unwritable_cache_still_labels(tmp_path: Path) -> None:
+    blocked = tmp_path / "a file"
+    blocked.write_text("not a folder")
+    labeller = Labeller(blocked / "cache")  # cannot be made: the model is built in memory
+    photo = Image.open(Path(__file__).parent / "images" / "coffee.jpg").convert("RGB")
+    assert labeller.labels(photo, 1)[0].label == "espresso"
