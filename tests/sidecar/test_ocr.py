@@ -108,6 +108,20 @@ async def test_pdf_pages_are_read_in_order_and_can_be_chosen(sidecar: httpx.Asyn
     assert chosen["usage"] == {"images": 2}
 
 
+async def test_a_multi_page_tiff_is_read_page_by_page(sidecar: httpx.AsyncClient) -> None:
+    first, *rest = [page([f"This is page {n} of the fax."]) for n in ("one", "two", "three")]
+    tiff = encoded(first, "TIFF", save_all=True, append_images=rest)
+    every = (await ocr(sidecar, file=tiff)).json()
+    assert every["text"] == "\n\n".join(
+        f"This is page {n} of the fax." for n in ("one", "two", "three")
+    )
+    assert every["usage"] == {"images": 3}
+    chosen = (await ocr(sidecar, file=tiff, pages=[2])).json()
+    assert chosen["pages"] == [{"page": 2, "text": "This is page two of the fax."}]
+    beyond = await ocr(sidecar, file=tiff, pages=[4])
+    assert beyond.status_code == 400 and beyond.json()["error"]["param"] == "pages"
+
+
 @pytest.mark.parametrize(
     ("body", "status", "param"),
     [
@@ -128,6 +142,7 @@ async def test_pdf_pages_are_read_in_order_and_can_be_chosen(sidecar: httpx.Asyn
         ({"file": pdf([["a"]] * 2), "pages": [3]}, 400, "pages"),
         ({"file": pdf([["a"]]), "pages": [0]}, 400, "pages"),
         ({"file": "", "model": "gpt-4o"}, 404, "model"),
+        ({"file": encoded(page(["a"]), "PNG"), "pages": [2]}, 400, "pages"),
     ],
 )
 async def test_bad_files_are_clear_errors(

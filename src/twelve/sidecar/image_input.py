@@ -71,8 +71,8 @@ def sniff(data: bytes, *, param: str) -> str:
     raise RejectedInput(415, f"Unsupported file type: send {ACCEPTED} (or PDF for OCR).", param)
 
 
-def open_image(upload: Upload, *, max_pixels: int, param: str) -> Image.Image:
-    """The upload's first frame as a decoded RGB image, its pixel count checked before decoding."""
+def open_image(upload: Upload, *, max_pixels: int, param: str, frame: int = 0) -> Image.Image:
+    """One frame (the first unless told) as a decoded RGB image, its pixels counted first."""
     if upload.kind not in IMAGE_FORMATS:
         raise RejectedInput(415, f"Expected an image ({ACCEPTED}), got {upload.kind}.", param)
     try:
@@ -82,6 +82,8 @@ def open_image(upload: Upload, *, max_pixels: int, param: str) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             image = Image.open(io.BytesIO(upload.data), formats=[upload.kind])
+            if frame:
+                image.seek(frame)
             width, height = image.size
             if width <= 0 or height <= 0:
                 raise RejectedInput(400, "The image has no pixels.", param)
@@ -102,3 +104,21 @@ def open_image(upload: Upload, *, max_pixels: int, param: str) -> Image.Image:
             400, f"The {upload.kind} image is corrupt or truncated.", param
         ) from None
     return converted
+
+
+def frame_count(upload: Upload, *, at_most: int, param: str) -> int:
+    """How many frames (a TIFF's pages) the upload has, counting no further than `at_most`."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            image = Image.open(io.BytesIO(upload.data), formats=[upload.kind])
+            count = 1
+            while count < at_most:
+                try:
+                    image.seek(count)
+                except EOFError:
+                    break
+                count += 1
+    except Exception:  # as in open_image
+        raise RejectedInput(400, f"The {upload.kind} image is corrupt.", param) from None
+    return count

@@ -1,5 +1,5 @@
 """`local-ocr`: Tesseract (Debian's `tesseract-ocr` + `tesseract-ocr-eng`, through pytesseract)
-reads images and PDF pages; PDF pages are rendered by PDFium (pypdfium2) first.
+reads images, the pages of a multi-page TIFF, and PDF pages, rendered by PDFium (pypdfium2).
 
 Every cost a client controls is bounded: PDF pages per request, the pixels a page is rendered to
 (the DPI is lowered for a page that claims a huge size), and the time Tesseract may spend on one
@@ -19,11 +19,12 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from twelve.sidecar.image_input import RejectedInput, Upload, open_image
+from twelve.sidecar.image_input import RejectedInput, Upload, frame_count, open_image
 from twelve.sidecar.missing import MissingModel
 
 DEBIAN_PACKAGES = "the Debian packages tesseract-ocr and tesseract-ocr-eng"
 _PDFIUM = threading.Lock()
+Pages = Generator[tuple[int, Image.Image], None, None]  # (1-based page number, its image)
 
 
 @dataclass(frozen=True)
@@ -53,15 +54,16 @@ class Reader:
         self._tesseract = pytesseract
 
     def read(self, upload: Upload, pages: list[int] | None, limits: OcrLimits) -> list[PageText]:
-        """The text of an image (one page) or of the chosen PDF pages, in order. PDF pages are
-        rendered one at a time, each read before the next is drawn, within one time budget."""
+        """The text of an image (one page) or of the chosen pages of a PDF or TIFF, in order. Pages
+        are drawn one at a time, each read before the next is drawn, within one time budget."""
         deadline = time.monotonic() + limits.timeout_seconds
-        if upload.kind != "PDF":
-            if pages not in (None, [1]):
-                raise RejectedInput(400, "An image has one page: omit `pages`.", "pages")
-            image = open_image(upload, max_pixels=limits.max_pixels, param="file")
-            return [PageText(1, self._text(image, deadline, limits))]
-        with closing(pdf_pages(upload.data, pages, limits)) as rendered:
+        if upload.kind == "TIFF":
+            rendered = tiff_pages(upload, pages, limits)
+        elif upload.kind == "PDF":
+            rendered = pdf_pages(upload.data, pages, limits)
+        else:
+            rendered = image_page(upload, pages, limits)
+        with closing(rendered):
             return [PageText(n, self._text(image, deadline, limits)) for n, image in rendered]
 
     def _text(self, image: Image.Image, deadline: float, limits: OcrLimits) -> str:
@@ -80,9 +82,7 @@ class Reader:
         return text.strip()
 
 
-def pdf_pages(
-    data: bytes, pages: list[int] | None, limits: OcrLimits
-) -> Generator[tuple[int, Image.Image], None, None]:
+def pdf_pages(data: bytes, pages: list[int] | None, limits: OcrLimits) -> Pages:
     """The chosen pages as images, rendered one by one at `limits.dpi` or fewer pixels."""
     try:
         import pypdfium2 as pdfium
@@ -113,17 +113,34 @@ def pdf_pages(
             document.close()
 
 
+def image_page(upload: Upload, pages: list[int] | None, limits: OcrLimits) -> Pages:
+    if pages not in (None, [1]):
+        raise RejectedInput(400, "An image has one page: omit `pages`.", "pages")
+    yield 1, open_image(upload, max_pixels=limits.max_pixels, param="file")
+
+
+def tiff_pages(upload: Upload, pages: list[int] | None, limits: OcrLimits) -> Pages:
+    """A (multi-page) TIFF's chosen pages, each decoded when it is read."""
+    at_most = max(pages) if pages else limits.max_pages + 1
+    count = frame_count(upload, at_most=at_most, param="file")
+    for number in _chosen_pages(count, pages, limits.max_pages):
+        yield (
+            number,
+            open_image(upload, max_pixels=limits.max_pixels, param="file", frame=number - 1),
+        )
+
+
 def _chosen_pages(count: int, pages: list[int] | None, max_pages: int) -> list[int]:
     if count == 0:
-        raise RejectedInput(400, "The PDF has no pages.", "file")
+        raise RejectedInput(400, "The file has no pages.", "file")
     if pages is None:
         if count > max_pages:
-            message = f"The PDF has {count} pages; choose at most {max_pages} with `pages`."
+            message = f"The file has over {max_pages} pages; choose some with `pages`."
             raise RejectedInput(413, message, "pages")
         return list(range(1, count + 1))
     if len(pages) > max_pages:
         raise RejectedInput(413, f"At most {max_pages} pages per request.", "pages")
     outside = [n for n in pages if not 1 <= n <= count]
     if outside:
-        raise RejectedInput(400, f"The PDF has pages 1 to {count}; no page {outside[0]}.", "pages")
+        raise RejectedInput(400, f"The file has pages 1 to {count}; no page {outside[0]}.", "pages")
     return sorted(set(pages))
