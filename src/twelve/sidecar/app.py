@@ -21,6 +21,7 @@ from twelve.sidecar.models import CATALOGUE, LocalModels
 from twelve.sidecar.runner import Overloaded
 from twelve.sidecar.settings import SidecarSettings
 from twelve.sidecar.text_tasks import classify, summarize
+from twelve.sidecar.vision_routes import vision_router
 
 Text = Annotated[str, Field(min_length=1)]
 
@@ -69,6 +70,7 @@ def create_app(settings: SidecarSettings | None = None) -> FastAPI:
         models.close()
 
     app = FastAPI(title="Twelve local inference sidecar", lifespan=lifespan, docs_url=None)
+    app.include_router(vision_router(models, settings, error))
 
     @app.middleware("http")
     async def bounded_body(request: Request, call_next: Any) -> Response:

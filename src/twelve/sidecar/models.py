@@ -18,6 +18,8 @@ CATALOGUE = {
     "local-embed": "all-MiniLM-L6-v2 sentence embeddings, 384 dimensions",
     "local-classify": "zero-shot classification over local-embed",
     "local-summarize": "extractive summarisation (LexRank over local-embed)",
+    "local-ocr": "Tesseract OCR of images and PDF pages (PDFium renders the pages)",
+    "local-vision": "image labels (EfficientNet-Lite0), faces (OpenCV Haar), safety (open_nsfw)",
 }
 
 

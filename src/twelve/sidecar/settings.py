@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,3 +25,11 @@ class SidecarSettings(BaseSettings):
     max_input_chars: int = Field(default=100_000, ge=1)
     # Load every model at start-up instead of on first use.
     preload: bool = False
+    # Images and PDFs (local-ocr, local-vision): pixels decoded per image or rendered per PDF
+    # page, PDF pages per request, the DPI pages are rendered at, Tesseract's time per request.
+    max_image_pixels: int = Field(default=36_000_000, ge=10_000, le=200_000_000)
+    ocr_max_pages: int = Field(default=20, ge=1, le=500)
+    ocr_dpi: int = Field(default=200, ge=50, le=600)
+    ocr_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    nsfw_threshold: float = Field(default=0.5, gt=0, le=1)  # local-vision: safe below this score
+    cache_dir: Path = Path("data") / "cache"  # models built from installed wheels (never fetched)
