@@ -18,6 +18,8 @@ CATALOGUE = {
     "local-embed": "all-MiniLM-L6-v2 sentence embeddings, 384 dimensions",
     "local-classify": "zero-shot classification over local-embed",
     "local-summarize": "extractive summarisation (LexRank over local-embed)",
+    "local-stt": "speech to text: Whisper tiny.en (CTranslate2 int8), English",
+    "local-tts": "text to speech: flite, its built-in voices",
 }
 
 
