@@ -5,6 +5,7 @@ oversized audio) is a clear 4xx."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import math
 import re
@@ -279,3 +280,24 @@ async def test_without_flite_speech_is_a_503_naming_the_package() -> None:
     assert answer.status_code == 503
     error = answer.json()["error"]
     assert error["code"] == "model_not_installed" and "flite" in error["message"]
+
+
+async def test_a_busy_stt_answers_503_with_retry_after_and_health_stays_up(
+    sidecar: httpx.AsyncClient,
+) -> None:
+    audio = (await speak(sidecar, SENTENCE)).content
+    app = create_app(SidecarSettings(concurrency=1, max_waiting=0))
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://sidecar", timeout=120) as client,
+    ):
+        answers = await asyncio.gather(
+            *(transcribe(client, audio) for _ in range(4)), client.get("/healthz")
+        )
+    statuses = [a.status_code for a in answers[:-1]]
+    assert answers[-1].status_code == 200
+    assert 200 in statuses and 503 in statuses, statuses
+    refused = next(a for a in answers if a.status_code == 503)
+    assert int(refused.headers["retry-after"]) >= 1
+    assert refused.json()["error"]["code"] == "model_overloaded"

@@ -9,6 +9,7 @@ the duration bound, so a small, highly compressed file cannot unpack into hours 
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING, Any
 
@@ -75,6 +76,10 @@ def decode(file: IO[bytes], max_seconds: int) -> np.ndarray[Any, np.dtype[np.flo
             chunks.extend(_samples(out) for out in resampler.resample(None))
     except av.FFmpegError:
         raise Refused(400, f"The audio could not be decoded as {name}.", param="file") from None
+    finally:
+        # FFmpeg's resampler state is only freed by a collection (faster-whisper issue #390).
+        del resampler
+        gc.collect()
     if not chunks or sum(c.size for c in chunks) == 0:
         raise Refused(400, "The file holds no audio samples.", param="file")
     return np.concatenate(chunks).astype(np.float32) / 32768.0
@@ -85,8 +90,9 @@ def _samples(frame: av.AudioFrame) -> np.ndarray[Any, np.dtype[np.int16]]:
 
 
 def _readable(frames: Iterator[av.AudioFrame]) -> Iterator[av.AudioFrame]:
-    """The frames that decode: a damaged frame in the middle is skipped, as Whisper's own loader
-    does, rather than failing a long recording; a file with none left is refused above."""
+    """The frames that decode: damaged data ends the audio there, keeping what came before it (as
+    faster-whisper's own loader does) rather than failing a long recording over a bad tail; a file
+    with nothing before the damage is refused above."""
     import av
 
     while True:
