@@ -5,49 +5,25 @@ the sidecar's refusals arrive as the SDK's typed errors."""
 from __future__ import annotations
 
 import re
-import subprocess
-import time
 from collections.abc import Iterator
 
-import httpx
 import openai
 import pytest
 from openai import OpenAI
 
-from tests.e2e.server import TWELVE, clean_env, free_port
+from tests.e2e.server import sidecar_process
 
 SENTENCE = "Please send the invoice to the finance team before Friday."
 
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenAI]:
-    port = free_port()
     log = tmp_path_factory.mktemp("sidecar") / "sidecar.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [TWELVE, "sidecar", "--port", str(port)],
-            env=clean_env({"TWELVE_SIDECAR_PRELOAD": "true"}),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        with OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=120) as sdk:
-            yield sdk
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    with (
+        sidecar_process(log, {"TWELVE_SIDECAR_PRELOAD": "true"}) as url,
+        OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=120) as sdk,
+    ):
+        yield sdk
 
 
 def words(text: str) -> list[str]:
