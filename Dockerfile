@@ -5,17 +5,18 @@
 #   docker build -t twelve .
 FROM python:3.11-slim-bookworm
 
-# make drives the install; the Makefile itself adds the Debian packages the models run on.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends make \
-    && rm -rf /var/lib/apt/lists/*
-
 WORKDIR /app
 COPY Makefile pyproject.toml requirements.lock requirements-data.lock ./
 COPY src ./src
 COPY config ./config
-RUN make setup-runtime PYTHON=python3.11 \
+# make drives the install (the Makefile adds the Debian packages the models run on); a compiler
+# and cmake are there for what `make` builds from source (llama.cpp for local-chat) and leave
+# in the same layer; libgomp1 (OpenMP, which that build links) stays.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends make build-essential cmake libgomp1 \
+    && make setup-runtime PYTHON=python3.11 \
     && command -v flite && command -v tesseract \
+    && apt-get purge -y build-essential cmake && apt-get autoremove -y \
     && rm -rf /var/lib/apt/lists/* /root/.cache
 
 # Not root; data (the SQLite files, stored files) under /data, a volume in both deployments.

@@ -181,7 +181,7 @@ def test_compose_shares_the_apps_network_and_publishes_only_its_port() -> None:
 def test_the_image_installs_what_make_run_does_and_runs_as_no_root() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     lines = [line.strip() for line in dockerfile.splitlines()]
-    assert "RUN make setup-runtime PYTHON=python3.11 \\" in lines
+    assert any(line.startswith("&& make setup-runtime ") for line in lines)
     for copied in ("Makefile", "pyproject.toml", "requirements.lock", "requirements-data.lock"):
         assert copied in dockerfile and (ROOT / copied).is_file()
     user = next(line.split()[1] for line in lines if line.startswith("USER "))
