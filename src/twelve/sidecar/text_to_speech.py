@@ -40,10 +40,6 @@ class Speech:
     seconds: float
 
 
-class SpeechFailed(Exception):
-    """flite ran but gave no audio, or ran out of time: the sidecar's fault, not the client's."""
-
-
 def local_voice(voice: str) -> str:
     found = VOICES.get(voice.strip().lower())
     if found is None:
@@ -76,10 +72,14 @@ class TextToSpeech:
                     check=False,
                 )
             except subprocess.TimeoutExpired:
-                raise SpeechFailed(f"flite took over {self._timeout:g} s.") from None
+                raise Refused(
+                    503, f"flite took over {self._timeout:g} s.", code="model_timeout"
+                ) from None
             if done.returncode != 0 or not target.is_file():
                 said = done.stderr.decode(errors="replace").strip()[-200:]
-                raise SpeechFailed(f"flite failed (exit {done.returncode}): {said}")
+                raise Refused(
+                    500, f"flite failed (exit {done.returncode}): {said}", code="model_failed"
+                )
             audio = target.read_bytes()
         return Speech(audio=audio, seconds=wav_seconds(audio))
 
