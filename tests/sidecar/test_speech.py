@@ -303,7 +303,7 @@ async def test_a_busy_stt_answers_503_with_retry_after_and_health_stays_up(
     assert refused.json()["error"]["code"] == "model_overloaded"
 
 
-async def test_work_past_its_time_limit_is_a_503_and_the_model_is_free_again(
+async def test_work_past_its_time_limit_is_a_503_model_timeout(
     sidecar: httpx.AsyncClient,
 ) -> None:
     audio = (await speak(sidecar, SENTENCE)).content
