@@ -5,19 +5,16 @@ comes out the same length; one browser-style webm recording is transcribed to th
 from __future__ import annotations
 
 import io
-import re
 
 import av
-import httpx
 import numpy as np
 import pytest
 
-from twelve.sidecar.app import create_app
+from tests.sidecar.speech_client import SENTENCE, speech_sidecar, transcribe, words
 from twelve.sidecar.audio_decoder import SAMPLE_RATE, decode
 from twelve.sidecar.settings import SidecarSettings
 from twelve.sidecar.text_to_speech import TextToSpeech
 
-SENTENCE = "Good morning, the meeting starts at noon today."
 # (PyAV container format, codec, sample rate the codec takes)
 FORMATS = {
     "mp3": ("mp3", "libmp3lame", 16_000),
@@ -57,24 +54,13 @@ def test_each_accepted_format_decodes_to_the_same_audio(speech: bytes, extension
     encoded = encode(speech, extension)
     assert encoded[:4] != speech[:4]  # really another container
     decoded = decode(io.BytesIO(encoded), 600)
-    # Lossy codecs pad a few milliseconds; the speech is the same length.
-    assert abs(decoded.size - original.size) / SAMPLE_RATE < 0.1
+    # Lossy codecs pad a frame or two (AAC: 1,024 samples of priming); the speech is the same.
+    assert abs(decoded.size - original.size) / SAMPLE_RATE < 0.15
     assert 0.05 < float(np.sqrt(np.mean(decoded**2))) < 1
 
 
 async def test_a_webm_recording_is_transcribed(speech: bytes) -> None:
-    app = create_app(SidecarSettings())
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://sidecar", timeout=120
-        ) as client,
-    ):
-        answer = await client.post(
-            "/v1/audio/transcriptions",
-            data={"model": "local-stt"},
-            files={"file": ("recording.webm", encode(speech, "webm"), "audio/webm")},
-        )
+    async with speech_sidecar(SidecarSettings()) as client:
+        answer = await transcribe(client, encode(speech, "webm"), "recording.webm")
     assert answer.status_code == 200, answer.text
-    heard = re.sub(r"[^a-z ]", " ", answer.json()["text"].lower()).split()
-    assert heard == re.sub(r"[^a-z ]", " ", SENTENCE.lower()).split()
+    assert words(answer.json()["text"]) == words(SENTENCE)

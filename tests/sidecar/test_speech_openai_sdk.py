@@ -4,7 +4,6 @@ the sidecar's refusals arrive as the SDK's typed errors."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 import openai
@@ -12,6 +11,7 @@ import pytest
 from openai import OpenAI
 
 from tests.e2e.server import sidecar_process
+from tests.sidecar.speech_client import words
 
 SENTENCE = "Please send the invoice to the finance team before Friday."
 
@@ -24,10 +24,6 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenAI]:
         OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=120) as sdk,
     ):
         yield sdk
-
-
-def words(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9' ]", " ", text.lower()).split()
 
 
 def test_speech_and_transcription_round_trip_through_the_sdk(client: OpenAI) -> None:
