@@ -20,6 +20,7 @@ from twelve.sidecar.missing import MissingModel
 from twelve.sidecar.models import CATALOGUE, LocalModels
 from twelve.sidecar.runner import Overloaded
 from twelve.sidecar.settings import SidecarSettings
+from twelve.sidecar.speech_routes import TRANSCRIPTIONS, speech_router
 from twelve.sidecar.text_tasks import classify, summarize
 from twelve.sidecar.vision_routes import vision_router
 
@@ -75,8 +76,10 @@ def create_app(settings: SidecarSettings | None = None) -> FastAPI:
     @app.middleware("http")
     async def bounded_body(request: Request, call_next: Any) -> Response:
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return error(413, f"The body is over {settings.max_body_bytes} bytes.")
+        audio = request.url.path == TRANSCRIPTIONS  # an upload: bounded by its own setting
+        limit = settings.max_audio_bytes if audio else settings.max_body_bytes
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return error(413, f"The body is over {limit} bytes.")
         response: Response = await call_next(request)
         return response
 
@@ -182,4 +185,5 @@ def create_app(settings: SidecarSettings | None = None) -> FastAPI:
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
 
+    app.include_router(speech_router(settings, models, error))
     return app

@@ -20,6 +20,8 @@ CATALOGUE = {
     "local-summarize": "extractive summarisation (LexRank over local-embed)",
     "local-ocr": "Tesseract OCR of images and PDF pages (PDFium renders the pages)",
     "local-vision": "image labels (EfficientNet-Lite0), faces (OpenCV Haar), safety (open_nsfw)",
+    "local-stt": "speech to text: Whisper tiny.en (CTranslate2 int8), English",
+    "local-tts": "text to speech: flite, its built-in voices",
 }
 
 

@@ -23,6 +23,16 @@ class SidecarSettings(BaseSettings):
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     max_inputs: int = Field(default=256, ge=1, le=4096)
     max_input_chars: int = Field(default=100_000, ge=1)
+    # Speech (local-stt, local-tts): an upload's bytes (OpenAI's limit), the wait for it, the
+    # length of audio decoded, the threads and time one transcription may use, and flite's binary
+    # and time.
+    max_audio_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    upload_timeout_seconds: float = Field(default=120, gt=0)
+    max_audio_seconds: int = Field(default=600, ge=1)
+    stt_threads: int = Field(default=1, ge=1, le=64)
+    stt_timeout_seconds: float = Field(default=300, gt=0)
+    flite: str = "flite"
+    tts_timeout_seconds: float = Field(default=60, gt=0)
     # Load every model at start-up instead of on first use.
     preload: bool = False
     # Images and PDFs (local-ocr, local-vision): pixels decoded per image or rendered per PDF
