@@ -209,3 +209,22 @@ def test_each_status_a_job_reaches_is_published_through_the_outbox(
     assert subjects == ["twelve.jobs.job.queued", "twelve.jobs.job.running",
                         "twelve.jobs.job.succeeded"], subjects  # fmt: skip
     assert all(relayed for _, relayed in rows)  # the relay sent them on to the bus
+
+
+def test_the_submitting_trace_continues_into_the_job_and_its_webhook(
+    acme: httpx.Client, upstream: FakeUpstream
+) -> None:
+    trace_id = secrets.token_hex(16)
+    sent = {"traceparent": f"00-{trace_id}-{secrets.token_hex(8)}-01"}
+    with Receiver() as receiver:
+        job = acme.post(
+            "/v1/jobs", json=chat_job(f"traced {trace_id}", callback_url=receiver.url), headers=sent
+        ).json()
+        assert wait_ended(acme, job["id"])["status"] == "succeeded"
+        deadline = time.monotonic() + 15
+        while not receiver.received and time.monotonic() < deadline:
+            time.sleep(0.05)
+        hook_headers, _ = receiver.received[-1]
+    call = next(r for r in upstream.requests if trace_id in str(r.json))
+    assert call.headers["traceparent"].split("-")[1] == trace_id  # the attempt's model call
+    assert hook_headers["traceparent"].split("-")[1] == trace_id  # the webhook
