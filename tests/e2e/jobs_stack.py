@@ -30,23 +30,10 @@ FAST_JOBS = {
 }
 
 
-def jobs_config(path: Path, upstream_url: str, extra: Mapping[str, str] = ()) -> Path:  # type: ignore[assignment]
+def jobs_config(path: Path, upstream_url: str, extra: Mapping[str, str] | None = None) -> Path:
     """The e2e models plus `extra` (name -> upstream model id) on the fake upstream."""
-    models = dict(MODELS) | {name: [("openai", model, 10.0)] for name, model in dict(extra).items()}
-    lines = config_yaml(upstream_url).splitlines()
-    for name, deployments in models.items():
-        if name in MODELS:
-            continue
-        lines += [f"  - name: {name}", "    deployments:"]
-        for provider, model, timeout in deployments:
-            lines += [
-                f"      - provider: {provider}",
-                f"        base_url: {upstream_url}/v1",
-                "        api_key: ${E2E_UPSTREAM_KEY}",
-                f"        model: {model}",
-                f"        timeout: {timeout}",
-            ]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    added = {name: [("openai", model, 10.0)] for name, model in (extra or {}).items()}
+    path.write_text(config_yaml(upstream_url, MODELS | added), encoding="utf-8")
     return path
 
 

@@ -45,11 +45,11 @@ MODELS: dict[str, list[tuple[str, str, float]]] = {
 }
 
 
-def config_yaml(upstream_url: str) -> str:
-    """The YAML file Twelve is started with: every model in `MODELS`, all on the fake upstream,
-    with the upstream key taken from the environment."""
+def config_yaml(upstream_url: str, models: dict[str, list[tuple[str, str, float]]] = MODELS) -> str:
+    """The YAML file Twelve is started with: every model in `models` (`MODELS` by default), all
+    on the fake upstream, with the upstream key taken from the environment."""
     lines = ["models:"]
-    for name, deployments in MODELS.items():
+    for name, deployments in models.items():
         lines += [f"  - name: {name}", "    deployments:"]
         for provider, model, timeout in deployments:
             lines += [

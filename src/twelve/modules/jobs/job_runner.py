@@ -116,12 +116,17 @@ class JobRunner:
                 values["webhook_id"] = webhook_id(job_id, run)
             if await self.rows.move(job_id, run, OPEN, **values):
                 JOBS_ENDED.labels(row.task_type, values["status"]).inc()
-        if row.hold_id is not None:
-            fresh = await self.rows.row(job_id)
-            cost = None if fresh.cost_unknown else fresh.cost_micros
-            await self.executor.settle(row.hold_id, cost)
+        await self.settle(job_id, row.hold_id)
         final = await self.rows.row(job_id)
         return str(final.status)
+
+    async def settle(self, job_id: str, hold_id: str | None) -> None:
+        """Charge the job's hold for what its attempts cost (all of it when a cost is unknown);
+        the credits module applies one settlement per hold, so a second call changes nothing."""
+        if hold_id is None:
+            return
+        row = await self.rows.row(job_id)
+        await self.executor.settle(hold_id, None if row.cost_unknown else row.cost_micros)
 
     async def _result(self, row: Any, result: dict[str, Any]) -> dict[str, Any]:
         encoded = orjson.dumps(result)

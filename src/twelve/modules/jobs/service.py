@@ -166,10 +166,7 @@ class Jobs:
         if await self.rows.move(job_id, row.run, OPEN, **values):
             await self.engine.cancel(job_id, row.run)
             # What its attempts cost so far is charged; the rest of the hold goes back.
-            if row.hold_id is not None:
-                fresh = await self.rows.row(job_id)
-                cost = None if fresh.cost_unknown else fresh.cost_micros
-                await self._executor.settle(row.hold_id, cost)
+            await self.runner.settle(job_id, row.hold_id)
             await self.runner.notify(job_id, row.run)
         ended = await self.rows.get(job_id)
         assert ended is not None
