@@ -21,10 +21,6 @@ from twelve.modules.jobs.api import Job, JobError, JobPage, JobStatus
 from twelve.modules.jobs.domain import OPEN
 
 
-def _event(job_id: str, run: int, status: str) -> dict[str, Any]:
-    return {"type": f"job.{status}", "job_id": job_id, "run": run}
-
-
 def _job(row: Any) -> Job:
     return Job(
         id=row.id,
@@ -62,7 +58,7 @@ class JobRows:
         try:
             async with UnitOfWork(self._db, outbox=self._outbox) as uow:
                 await uow.connection.execute(jobs.insert().values(**values))
-                uow.publish(_event(values["id"], values["run"], values["status"]))
+                self._publish(uow, values["id"], values["run"], values["status"])
         except IntegrityError:
             found = await self.by_task(values["customer_id"], values["task_id"])
             if found is None:  # pragma: no cover - nothing deletes jobs
@@ -71,6 +67,10 @@ class JobRows:
         stored = await self.get(values["id"])
         assert stored is not None
         return stored, True
+
+    def _publish(self, uow: UnitOfWork, job_id: str, run: int, status: str) -> None:
+        if self._outbox is not None:  # a table without an outbox (store tests) publishes nothing
+            uow.publish({"type": f"job.{status}", "job_id": job_id, "run": run})
 
     async def by_task(self, customer_id: str, task_id: str | None) -> Job | None:
         if task_id is None:
@@ -139,7 +139,7 @@ class JobRows:
                 .values(**values)
             )
             if done.rowcount == 1 and "status" in values:
-                uow.publish(_event(job_id, values.get("run", run), values["status"]))
+                self._publish(uow, job_id, values.get("run", run), values["status"])
         return done.rowcount == 1
 
     async def start_attempt(self, job_id: str, run: int, attempt: int) -> bool:
@@ -155,5 +155,5 @@ class JobRows:
                 )
             )
             if done.rowcount == 1 and attempt == 1:
-                uow.publish(_event(job_id, run, "running"))
+                self._publish(uow, job_id, run, "running")
         return done.rowcount == 1
