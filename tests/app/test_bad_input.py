@@ -233,7 +233,6 @@ async def test_the_body_is_json_whatever_the_content_type(gateway: httpx.AsyncCl
     [
         "/v1/images/generations",
         "/v1/audio/transcriptions",
-        "/v1/workflows/run",
         "/v1/responses",
         "/v1/batches",
         "/v1/moderations",

@@ -26,7 +26,7 @@ from twelve.app.catalogue import CATALOGUE
 from twelve.app.readiness import Readiness, RemoteModule, probe
 from twelve.app.settings import Settings
 from twelve.app.startup_error import database_problem
-from twelve.kernel.config_file import ConfigFileError
+from twelve.kernel.config_file import ConfigFileError, ModuleNotLocated
 from twelve.kernel.db import Database, module_database_url
 from twelve.kernel.env_settings import read_env_settings
 from twelve.kernel.event_bus import EventBus, InProcessBus
@@ -193,7 +193,7 @@ class _Wiring:
         url = self.settings.module_url(module)
         key = self.settings.internal_key
         if not url or key is None:
-            raise ConfigFileError(
+            raise ModuleNotLocated(
                 f"the {module} module is not served by this process: set "
                 f"TWELVE_{module.upper()}_URL and TWELVE_INTERNAL_KEY, or serve it here"
             )

@@ -17,6 +17,10 @@ class ConfigFileError(ValueError):
     """The configuration file cannot be used; the message says where and why."""
 
 
+class ModuleNotLocated(ConfigFileError):
+    """A module this process neither serves nor knows the address of (`TWELVE_<MODULE>_URL`)."""
+
+
 def interpolate(value: Any, env: Mapping[str, str]) -> Any:
     if isinstance(value, str):
         return _VAR.sub(lambda m: _lookup(m, env), value)

@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 from fastapi import APIRouter
 from pydantic_settings import BaseSettings
 
-from twelve.kernel.config_file import ConfigFileError
+from twelve.kernel.config_file import ModuleNotLocated
 from twelve.kernel.db import Database
 from twelve.kernel.edge import DirectRoutes
 from twelve.kernel.event_bus import EventBus, Handler, InProcessBus
@@ -97,7 +97,7 @@ class ModuleContext:
         (admin's webhook pages without the events module)."""
         try:
             return self._ports(protocol)
-        except ConfigFileError:
+        except ModuleNotLocated:  # a real configuration error still stops the start
             return None
 
     def outbox(self) -> OutboxWriter:

@@ -12,7 +12,6 @@ UNBUILT_PREFIXES = (
     "/v1/images",
     "/v1/audio",
     "/v1/uploads",
-    "/v1/workflows",
     "/v1/events",
     "/v1/responses",
     "/v1/batches",

@@ -36,26 +36,30 @@ from twelve.modules.jobs.api import (
     JobError,
     Prepared,
     PrepareJob,
-    TaskType,
 )
 from twelve.modules.models.api import JSONObject
 
 _TRACER = tracer(__name__)
 
 # The endpoint (by its route name in `endpoints.py`) each task type runs.
-TASK_ENDPOINTS: dict[TaskType, str] = {
+TASK_ENDPOINTS: dict[str, str] = {
     "chat_completion": "chat_completions",
     "completion": "completions",
     "embedding": "embeddings",
     "image_generation": "images_generations",
     "transcription": "audio_transcriptions",
     "speech": "audio_speech",
+    # Workflow steps' operations.
+    "ocr": "ocr",
+    "image_analysis": "images_analyses",
+    "classification": "classifications",
+    "summarization": "summaries",
 }
 # Statuses of a failed attempt worth another one (limits, timeouts, upstream trouble).
 _RETRYABLE = frozenset({408, 409, 425, 429, 500, 502, 503, 504, 529})
 
 
-def _endpoint(task_type: TaskType) -> Endpoint:
+def _endpoint(task_type: str) -> Endpoint:
     name = TASK_ENDPOINTS.get(task_type)
     for endpoint in ENDPOINTS:
         if endpoint.name == name:
@@ -117,6 +121,7 @@ class GatewayJobs:
         except TwelveError as exc:
             return AttemptOutcome(error=_error(exc))
         exchange = self._exchange(endpoint, principal, command.parameters)
+        exchange.prepaid = command.prepaid
         request_id = f"{command.job_id}:{command.attempt}"
         with (
             _job_context(command.traceparent),

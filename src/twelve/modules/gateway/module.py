@@ -40,7 +40,8 @@ from twelve.modules.gateway.stages.prompt_cache import PromptCache
 from twelve.modules.gateway.stages.rate_limit import RateLimit
 from twelve.modules.gateway.stages.redis_limit_store import RedisLimitStore
 from twelve.modules.gateway.usage_meter import UsageMeter
-from twelve.modules.jobs.api import JobExecutor, JobsService
+from twelve.modules.gateway.workflow_routes import build_workflow_router
+from twelve.modules.jobs.api import JobExecutor, JobsService, WorkflowsService
 from twelve.modules.models.api import ModelsService
 from twelve.modules.storage.api import StorageService
 
@@ -105,6 +106,9 @@ def build(context: ModuleContext) -> Built:
     jobs: JobsService | None = context.optional_port(JobsService)
     if jobs is not None:
         routers.append(build_jobs_router(gateway, jobs))
+    workflows: WorkflowsService | None = context.optional_port(WorkflowsService)
+    if workflows is not None:
+        routers.append(build_workflow_router(gateway, workflows))
     return Built(
         services={
             KeysService: keys,

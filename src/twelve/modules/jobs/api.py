@@ -152,9 +152,13 @@ class ExecuteAttempt(BaseModel):
     attempt: int
     key_id: str
     customer_id: str
-    task_type: TaskType
+    # A job's task type, or a workflow step's operation (`ocr`, `summarization`, …).
+    task_type: str
     parameters: dict[str, Any]
     traceparent: str | None = None
+    # True for a job (its one hold pays); False for a workflow step, held and settled like any
+    # request.
+    prepaid: bool = True
 
 
 class AttemptOutcome(BaseModel):
@@ -223,3 +227,87 @@ class JobsService(Protocol):
         ...
 
     async def queue_depth(self) -> QueueDepth: ...
+
+
+WorkflowStatus = Literal["queued", "running", "succeeded", "failed", "compensated"]
+StepStatus = Literal["pending", "running", "succeeded", "failed", "skipped", "compensated"]
+
+
+class StartWorkflow(BaseModel):
+    """The body of `POST /v1/workflows/{name}`: the request its steps refer to as `request.*`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    callback_url: PrintableStr | None = Field(default=None, min_length=1, max_length=2048)
+
+
+class StepState(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    capability: str
+    status: StepStatus
+    attempts: int = 0
+    model: str | None = Field(default=None, description="The model that answered (or last tried).")
+    deployment: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    output: Any = None
+    error: JobError | None = None
+    outcome: str | None = Field(
+        default=None, description="How a failure was handled: default_used, partial, continued."
+    )
+
+
+class WorkflowRun(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(description="`wf_` followed by a random id.")
+    object: Literal["workflow"] = "workflow"
+    name: str
+    status: WorkflowStatus
+    partial: bool = False
+    steps: list[StepState]
+    result: dict[str, Any] | None = None
+    error: JobError | None = None
+    created_at: int
+    started_at: int | None = None
+    finished_at: int | None = None
+    callback_url: str | None = None
+
+
+class WorkflowPage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    object: Literal["list"] = "list"
+    data: list[WorkflowRun]
+    has_more: bool
+
+
+class WorkflowsService(Protocol):
+    @command
+    async def start_workflow(
+        self,
+        name: str,
+        request: dict[str, Any],
+        customer_id: str,
+        key_id: str,
+        traceparent: str | None = None,
+    ) -> WorkflowRun:
+        """Start the named workflow on `request`; `NotFound` for an unknown name, 400 for bad
+        input (a missing file, a bad callback URL), nothing started then."""
+        ...
+
+    async def get_workflow(
+        self, run_id: str, customer_id: str | None = None
+    ) -> WorkflowRun | None: ...
+
+    async def list_workflows(
+        self,
+        customer_id: str | None = None,
+        status: WorkflowStatus | None = None,
+        limit: int = 20,
+        after: str | None = None,
+    ) -> WorkflowPage: ...
+
+    async def workflow_names(self) -> list[str]: ...

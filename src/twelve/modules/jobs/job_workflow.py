@@ -29,12 +29,9 @@ def install(runner: JobRunner | None) -> None:
     _runner = runner
 
 
-async def _on_runner_loop(work: Coroutine[Any, Any, T]) -> T:
-    runner = _runner
-    if runner is None:
-        work.close()
-        raise RuntimeError("the jobs module is not running in this process")
-    loop = runner.loop
+async def on_runner_loop(loop: asyncio.AbstractEventLoop | None, work: Coroutine[Any, Any, T]) -> T:
+    """`work` on the process's event loop, where the module's engines and pools live (DBOS may
+    run a workflow on a thread and loop of its own)."""
     if loop is None or loop is asyncio.get_running_loop():
         return await work
     return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, loop))
@@ -48,22 +45,22 @@ def _runner_now() -> JobRunner:
 
 @DBOS.step(name="twelve.jobs.begin")
 async def begin(job_id: str, run: int) -> dict[str, Any] | None:
-    return await _on_runner_loop(_runner_now().begin(job_id, run))
+    return await on_runner_loop(_runner_now().loop, _runner_now().begin(job_id, run))
 
 
 @DBOS.step(name="twelve.jobs.attempt")
 async def attempt(job_id: str, run: int, number: int) -> dict[str, Any] | None:
-    return await _on_runner_loop(_runner_now().attempt(job_id, run, number))
+    return await on_runner_loop(_runner_now().loop, _runner_now().attempt(job_id, run, number))
 
 
 @DBOS.step(name="twelve.jobs.finish")
 async def finish(job_id: str, run: int, outcome: dict[str, Any] | None) -> str:
-    return await _on_runner_loop(_runner_now().finish(job_id, run, outcome))
+    return await on_runner_loop(_runner_now().loop, _runner_now().finish(job_id, run, outcome))
 
 
 @DBOS.step(name="twelve.jobs.notify", retries_allowed=True, max_attempts=5, interval_seconds=1.0)
 async def notify(job_id: str, run: int) -> None:
-    await _on_runner_loop(_runner_now().notify(job_id, run))
+    await on_runner_loop(_runner_now().loop, _runner_now().notify(job_id, run))
 
 
 @DBOS.workflow(name="twelve.jobs.run")

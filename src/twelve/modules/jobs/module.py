@@ -13,13 +13,17 @@ from typing import Any
 
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec, migrations_of
 from twelve.modules.events.api import EventsService
-from twelve.modules.jobs import job_workflow
-from twelve.modules.jobs.api import JobExecutor, JobsService
+from twelve.modules.jobs import job_workflow, saga
+from twelve.modules.jobs.api import JobExecutor, JobsService, WorkflowsService
 from twelve.modules.jobs.job_rows import JobRows
 from twelve.modules.jobs.job_runner import JobRunner
+from twelve.modules.jobs.saga_runner import SagaRunner
 from twelve.modules.jobs.service import Jobs
 from twelve.modules.jobs.settings import JobsSettings
+from twelve.modules.jobs.workflow_definitions import load_workflows
 from twelve.modules.jobs.workflow_engine import WorkflowEngine
+from twelve.modules.jobs.workflow_rows import WorkflowRows
+from twelve.modules.jobs.workflows_service import Workflows
 from twelve.modules.storage.api import StorageService
 
 
@@ -47,23 +51,30 @@ def build(context: ModuleContext) -> Built:
     executor: JobExecutor = _LateExecutor(context)
     runner = JobRunner(rows, settings, executor, storage, events)
     service = Jobs(rows, engine, runner, settings, events)
+    runs = WorkflowRows(context.database)
+    sagas = SagaRunner(runs, executor, storage, events)
+    definitions = load_workflows(context.process.config)
+    workflows = Workflows(runs, engine, definitions, storage, events)
 
     async def serve() -> None:
         job_workflow.install(runner)
+        saga.install(sagas)
         await service.start_serving()
+        sagas.loop = runner.loop
 
     async def stop() -> None:
         await service.stop()
         job_workflow.install(None)
+        saga.install(None)
 
     context.on_serve(serve)
     context.on_stop(stop)
-    return Built(services={JobsService: service})
+    return Built(services={JobsService: service, WorkflowsService: workflows})
 
 
 MODULE = ModuleSpec(
     name="jobs",
-    provides=(JobsService,),
+    provides=(JobsService, WorkflowsService),
     migrations=migrations_of(__file__),
     settings=JobsSettings,
     build=build,

@@ -94,12 +94,13 @@ class WorkflowEngine:
             self._launched = True
 
     async def enqueue(self, workflow: Any, job_id: str, run: int, priority: Priority) -> None:
+        await self.start(workflow, workflow_id(job_id, run), priority, job_id, run)
+
+    async def start(self, workflow: Any, key: str, priority: Priority, *args: Any) -> None:
+        """Enqueue `workflow(*args)` under the workflow id `key` (once, however often asked)."""
         await self.launch()
-        with (
-            SetWorkflowID(workflow_id(job_id, run)),
-            SetEnqueueOptions(priority=PRIORITY_RANK[priority]),
-        ):
-            await self._queue.enqueue_async(workflow, job_id, run)
+        with SetWorkflowID(key), SetEnqueueOptions(priority=PRIORITY_RANK[priority]):
+            await self._queue.enqueue_async(workflow, *args)
 
     async def exists(self, job_id: str, run: int) -> bool:
         await self.launch()

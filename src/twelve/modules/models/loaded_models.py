@@ -24,8 +24,9 @@ from twelve.modules.models.config import DeploymentConfig, ModelsConfig
 # The sidecar's models the gateway serves today (name, capability), present with no config file.
 LOCAL_MODELS = (("local-embed", "embeddings"),)
 # The top-level sections the configuration file may hold.
-# `webhooks:` belongs to the events module (its `allow_networks`), which reads it itself.
-SECTIONS = ("models", "webhooks")
+# `webhooks:` belongs to the events module (its `allow_networks`), `workflows:` to the jobs
+# module (its workflow definitions); each reads its own.
+SECTIONS = ("models", "webhooks", "workflows")
 # Configured header names that carry a credential (providers with custom auth headers).
 _AUTH_WORDS = ("auth", "key", "token", "secret", "subscription", "signature", "cookie")
 _LOOPBACK = frozenset({"localhost", "0.0.0.0", "::", "::1", "ip6-localhost"})

@@ -45,3 +45,27 @@ jobs = Table(
     Index("ix_jobs_customer", "customer_id", "created_at", "id"),
     Index("ix_jobs_status", "status", "priority"),
 )
+
+# A workflow run: its definition as it was when started (a config change cannot reshape a run in
+# flight), its request, and every step's state (JSON list, rewritten by each step).
+workflow_runs = Table(
+    "workflow_runs",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Column("customer_id", String(200), nullable=False),
+    Column("key_id", String(200), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("partial", Integer, nullable=False),
+    Column("definition", Text, nullable=False),
+    Column("request", Text, nullable=False),
+    Column("steps", Text, nullable=False),
+    Column("result", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("callback_url", String(2048), nullable=True),
+    Column("traceparent", String(55), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("started_at", BigInteger, nullable=True),
+    Column("finished_at", BigInteger, nullable=True),
+    Index("ix_workflow_runs_customer", "customer_id", "created_at", "id"),
+)

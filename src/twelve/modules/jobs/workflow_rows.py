@@ -1,0 +1,91 @@
+"""The `workflow_runs` table: a run stored when started, its steps' states rewritten as each
+step ends, its end written once (a conditional update on its status)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, or_, select, update
+
+from twelve.kernel.db import Database
+from twelve.modules.jobs.adapters.tables import workflow_runs as runs
+from twelve.modules.jobs.api import JobError, StepState, WorkflowPage, WorkflowRun, WorkflowStatus
+
+OPEN = ("queued", "running")
+
+
+def run_of(row: Any) -> WorkflowRun:
+    return WorkflowRun(
+        id=row.id,
+        name=row.name,
+        status=row.status,
+        partial=bool(row.partial),
+        steps=[StepState.model_validate(s) for s in orjson.loads(row.steps)],
+        result=orjson.loads(row.result) if row.result else None,
+        error=JobError.model_validate_json(row.error) if row.error else None,
+        created_at=row.created_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        callback_url=row.callback_url,
+    )
+
+
+class WorkflowRows:
+    def __init__(self, database: Database) -> None:
+        self._db = database
+
+    async def add(self, values: dict[str, Any]) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(runs.insert().values(**values))
+
+    async def row(self, run_id: str) -> Any:
+        async with self._db.read() as conn:
+            return (await conn.execute(select(runs).where(runs.c.id == run_id))).first()
+
+    async def get(self, run_id: str, customer_id: str | None = None) -> WorkflowRun | None:
+        row = await self.row(run_id)
+        if row is None or (customer_id is not None and row.customer_id != customer_id):
+            return None
+        return run_of(row)
+
+    async def set_step(self, run_id: str, index: int, state: StepState) -> None:
+        """Rewrite step `index`'s state (one writer per run: its workflow)."""
+        async with self._db.write() as conn:
+            row = (await conn.execute(select(runs.c.steps).where(runs.c.id == run_id))).first()
+            if row is None:
+                return
+            steps = orjson.loads(row.steps)
+            steps[index] = state.model_dump(mode="json")
+            await conn.execute(
+                update(runs).where(runs.c.id == run_id).values(steps=orjson.dumps(steps).decode())
+            )
+
+    async def move(self, run_id: str, from_: tuple[str, ...], **values: Any) -> bool:
+        async with self._db.write() as conn:
+            done = await conn.execute(
+                update(runs).where(runs.c.id == run_id, runs.c.status.in_(from_)).values(**values)
+            )
+        return done.rowcount == 1
+
+    async def page(
+        self, customer_id: str | None, status: WorkflowStatus | None, limit: int, after: str | None
+    ) -> WorkflowPage:
+        query = select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit + 1)
+        if customer_id is not None:
+            query = query.where(runs.c.customer_id == customer_id)
+        if status is not None:
+            query = query.where(runs.c.status == status)
+        if after is not None:
+            cursor = await self.row(after)
+            if cursor is None or (customer_id is not None and cursor.customer_id != customer_id):
+                return WorkflowPage(data=[], has_more=False)
+            query = query.where(
+                or_(
+                    runs.c.created_at < cursor.created_at,
+                    and_(runs.c.created_at == cursor.created_at, runs.c.id < cursor.id),
+                )
+            )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).all()
+        return WorkflowPage(data=[run_of(r) for r in rows[:limit]], has_more=len(rows) > limit)
