@@ -10,8 +10,6 @@ import asyncio
 import os
 import random
 import secrets
-import signal
-import subprocess
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -26,8 +24,8 @@ import pytest
 from standardwebhooks import Webhook
 
 from tests.databases import PG_ADMIN_DSN, postgres_missing
-from tests.e2e.jobs_stack import TERMINAL, Receiver, jobs_env
-from tests.e2e.server import TWELVE, TwelveServer, clean_env
+from tests.e2e.jobs_stack import TERMINAL, Receiver, Worker, jobs_env
+from tests.e2e.server import TwelveServer, clean_env
 from tests.e2e.stack import UPSTREAM_KEY
 from tests.fakes.upstream import FakeUpstream
 
@@ -57,38 +55,6 @@ def priced_config(path: Path, upstream_url: str) -> Path:
         encoding="utf-8",
     )
     return path
-
-
-class Worker:
-    def __init__(self, name: str, env: dict[str, str], log: Path) -> None:
-        self.name, self.env, self.log = name, env, log
-        self.process: subprocess.Popen[bytes] | None = None
-        self.kills = 0
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [TWELVE, "worker", "--name", self.name],
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=out,
-            )
-
-    def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-        self.kills += 1
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
 
 
 @contextmanager
