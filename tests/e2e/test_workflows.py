@@ -61,6 +61,13 @@ WORKFLOWS = [
         ],
     },
     {
+        "name": "capped",
+        "steps": [
+            {"name": "first", "capability": "chat", "model": "priced-echo", "input": chat("one")},
+            {"name": "second", "capability": "chat", "model": "priced-echo", "input": chat("two")},
+        ],
+    },
+    {
         "name": "partial",
         "steps": [
             {"name": "extract", "capability": "chat", "model": "echo", "input": chat("text")},
@@ -81,6 +88,12 @@ def twelve(
     root = tmp_path_factory.mktemp("workflows")
     extra = {"flaky-twice": "flaky-2", "flaky-later": "flaky-3"}
     config = jobs_config(root / "twelve.yaml", upstream.base_url, extra)
+    priced = (
+        "models:\n  - name: priced-echo\n    deployments:\n      - provider: openai\n"
+        f"        base_url: {upstream.base_url}/v1\n        api_key: ${{E2E_UPSTREAM_KEY}}\n"
+        "        model: gpt-echo\n        input_cost_per_mtok: 1\n        output_cost_per_mtok: 1\n"
+    )
+    config.write_text(config.read_text().replace("models:\n", priced, 1), encoding="utf-8")
     with config.open("a", encoding="utf-8") as f:
         f.write(yaml.safe_dump({"workflows": WORKFLOWS}))
     server = TwelveServer(jobs_env(config, root / "data", admin_key), root / "stderr.log")
@@ -94,6 +107,9 @@ def client(twelve: TwelveServer, admin_key: str) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {admin_key}"}
     with httpx.Client(base_url=f"{twelve.base_url}/admin/v1", headers=headers) as admin:
         key = new_key(admin, "workflows-acme")
+        customer = admin.get("/customers/workflows-acme").json()["id"]
+        topped = admin.post(f"/customers/{customer}/credits", json={"amount": 1.0})
+        assert topped.status_code in (200, 201), topped.text
     with httpx.Client(base_url=twelve.base_url, headers={"Authorization": f"Bearer {key}"}) as c:
         yield c
 
@@ -217,3 +233,14 @@ def test_a_bad_definition_is_refused_at_start_naming_it(
     with pytest.raises(RuntimeError, match="exited"):
         server.start()
     assert "workflow 'broken_one'" in server.stderr() and "steps.0.input" in server.stderr()
+
+
+def test_each_model_step_is_charged_and_a_budget_caps_the_run(client: httpx.Client) -> None:
+    found = run(client, "capped", {"budget_usd": 0.000001})
+    steps = steps_of(found)
+    assert steps["first"]["status"] == "succeeded" and steps["first"]["cost_micros"] > 0
+    assert found["status"] == "failed" and steps["second"]["status"] == "failed"
+    assert steps["second"]["error"]["code"] == "budget_exceeded"
+    unlimited = run(client, "capped", {})
+    assert unlimited["status"] == "succeeded"
+    assert all(s["cost_micros"] > 0 for s in unlimited["steps"])

@@ -40,7 +40,13 @@ __all__ = [
 ]
 
 TaskType = Literal[
-    "chat_completion", "completion", "embedding", "image_generation", "transcription", "speech"
+    "chat_completion",
+    "completion",
+    "embedding",
+    "image_generation",
+    "transcription",
+    "speech",
+    "document_analysis",  # the built-in workflow, run as a job (its result: the run)
 ]
 Priority = Literal["high", "standard", "low"]
 JobStatus = Literal["queued", "running", "succeeded", "failed", "dead", "cancelled"]
@@ -257,6 +263,7 @@ class StepState(BaseModel):
     outcome: str | None = Field(
         default=None, description="How a failure was handled: default_used, partial, continued."
     )
+    cost_micros: int = Field(default=0, description="What its model calls were charged.")
 
 
 class WorkflowRun(BaseModel):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -22,9 +22,15 @@ from twelve.modules.jobs.api import AttemptOutcome, ExecuteAttempt, JobError, Jo
 from twelve.modules.jobs.domain import OPEN, backoff_seconds
 from twelve.modules.jobs.job_rows import JobRows
 from twelve.modules.jobs.settings import JobsSettings
+
+if TYPE_CHECKING:
+    from twelve.modules.jobs.workflows_service import Workflows
 from twelve.modules.storage.api import PutFile, StorageService
 
 log = get_logger("twelve.jobs")
+
+# Task types that run a workflow (its steps go through the executor one by one).
+WORKFLOW_TASKS = frozenset({"document_analysis"})
 
 
 def webhook_id(job_id: str, run: int) -> str:
@@ -47,6 +53,7 @@ class JobRunner:
         self.storage = storage
         self.events = events
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.workflows: Workflows | None = None  # set by the module once both exist
 
     def backoff(self, attempt: int) -> float:
         s = self.settings
@@ -72,7 +79,7 @@ class JobRunner:
             traceparent=row.traceparent,
         )
         try:
-            outcome = await asyncio.wait_for(self.executor.execute(work), row.timeout_seconds)
+            outcome = await asyncio.wait_for(self._execute(work, row), row.timeout_seconds)
         except TimeoutError:
             outcome = AttemptOutcome(
                 error=JobError(
@@ -98,6 +105,26 @@ class JobRunner:
             values["last_error"] = outcome.error.model_dump_json()
         await self.rows.move(job_id, run, OPEN, **values)
         return outcome.model_dump(mode="json")
+
+    async def _execute(self, work: ExecuteAttempt, row: Any) -> AttemptOutcome:
+        if work.task_type not in WORKFLOW_TASKS or self.workflows is None:
+            return await self.executor.execute(work)
+        # The run's id follows from the job's, so an attempt run again finds it, not a second.
+        ended = await self.workflows.run_to_end(
+            f"wf_{work.job_id}.{row.run}.{work.attempt}",
+            work.task_type,
+            work.parameters,
+            work.customer_id,
+            work.key_id,
+            work.traceparent,
+        )
+        result = ended.model_dump(mode="json")
+        if ended.status in ("failed", "compensated"):
+            error = ended.error or JobError(
+                message=f"The workflow {ended.status}.", type="workflow"
+            )
+            return AttemptOutcome(result=result, error=error)
+        return AttemptOutcome(result=result)
 
     async def finish(self, job_id: str, run: int, outcome: dict[str, Any] | None) -> str:
         row = await self.rows.row(job_id)

@@ -55,6 +55,7 @@ def build(context: ModuleContext) -> Built:
     sagas = SagaRunner(runs, executor, storage, events)
     definitions = load_workflows(context.process.config)
     workflows = Workflows(runs, engine, definitions, storage, events)
+    runner.workflows = workflows
 
     async def serve() -> None:
         job_workflow.install(runner)

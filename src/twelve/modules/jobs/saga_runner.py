@@ -41,6 +41,23 @@ def _error(exc: BaseException) -> JobError:
     return JobError(message=f"{type(exc).__name__}: {exc}", type="server_error")
 
 
+def _check_budget(request: dict[str, Any], spent: int, step: StepDefinition) -> None:
+    """`budget_usd` in the request caps what the run's model steps may be charged: once spent,
+    the next model step fails (402) and its policy decides."""
+    budget = request.get("budget_usd")
+    if step.operation is None or not isinstance(budget, int | float):
+        return
+    if spent >= budget * 1_000_000:
+        raise StepFailed(
+            JobError(
+                message=f"The run's budget of ${budget:g} is spent (${spent / 1e6:g}).",
+                type="insufficient_quota",
+                code="budget_exceeded",
+                status=402,
+            )
+        )
+
+
 class SagaRunner:
     def __init__(
         self,
@@ -80,13 +97,18 @@ class SagaRunner:
         request = orjson.loads(row.request)
         outputs = {s.name: s.output for s in steps}
         body = fill(step.input, request, outputs)
+        spent: list[int] = []
         try:
+            _check_budget(request, sum(s.cost_micros for s in steps), step)
             output, model = await asyncio.wait_for(
-                self._run(row, step, body, f"{run_id}.{step.name}", number), step.timeout_seconds
+                self._run(row, step, body, f"{run_id}.{step.name}", number, spent),
+                step.timeout_seconds,
             )
         except Exception as exc:
             error = _error(exc)
-            await self.rows.set_step(run_id, index, running.model_copy(update={"error": error}))
+            cost = running.cost_micros + sum(spent)
+            failed = running.model_copy(update={"error": error, "cost_micros": cost})
+            await self.rows.set_step(run_id, index, failed)
             return {"ok": False, "error": error.model_dump(mode="json")}
         done = running.model_copy(
             update={
@@ -95,13 +117,20 @@ class SagaRunner:
                 "model": model,
                 "error": None,
                 "finished_at": time.time(),
+                "cost_micros": running.cost_micros + sum(spent),
             }
         )
         await self.rows.set_step(run_id, index, done)
         return {"ok": True}
 
     async def _run(
-        self, row: Any, step: StepDefinition, body: dict[str, Any], label: str, number: int
+        self,
+        row: Any,
+        step: StepDefinition,
+        body: dict[str, Any],
+        label: str,
+        number: int,
+        spent: list[int] | None = None,
     ) -> tuple[Any, str | None]:
         if step.capability == "store":
             return await self._store(row, body), None
@@ -122,6 +151,8 @@ class SagaRunner:
                     prepaid=False,
                 )
             )
+            if spent is not None:
+                spent.append(outcome.cost_micros)
             if outcome.error is None:
                 return outcome.result, model
             last = outcome.error

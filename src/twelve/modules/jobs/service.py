@@ -25,13 +25,14 @@ from twelve.modules.jobs.api import (
     JobExecutor,
     JobPage,
     JobStatus,
+    Prepared,
     PrepareJob,
     QueueDepth,
     SubmitJob,
 )
 from twelve.modules.jobs.domain import OPEN, TERMINAL
 from twelve.modules.jobs.job_rows import JobRows
-from twelve.modules.jobs.job_runner import JobRunner, webhook_id
+from twelve.modules.jobs.job_runner import WORKFLOW_TASKS, JobRunner, webhook_id
 from twelve.modules.jobs.job_workflow import run_job
 from twelve.modules.jobs.settings import JobsSettings
 from twelve.modules.jobs.workflow_engine import WorkflowEngine
@@ -82,7 +83,7 @@ class Jobs:
         if command.callback_url is not None:
             await self._check_callback(command.callback_url)
         job_id = "job_" + secrets.token_hex(12)
-        prepared = await self._executor.prepare(
+        prepared = await self._prepare(
             PrepareJob(
                 job_id=job_id,
                 key_id=key_id,
@@ -126,6 +127,17 @@ class Jobs:
         self._depth = None
         await self.engine.enqueue(run_job, job_id, 1, command.priority)
         return job
+
+    async def _prepare(self, command: PrepareJob) -> Prepared:
+        """A workflow's job is checked by the workflow (its steps hold credits as they run); a
+        model task by the executor, which holds the job's worst case."""
+        workflows = self.runner.workflows
+        if command.task_type in WORKFLOW_TASKS and workflows is not None:
+            request = await workflows.check_request(
+                command.task_type, command.parameters, command.customer_id
+            )
+            return Prepared(parameters=request, model=None, hold_id=None)
+        return await self._executor.prepare(command)
 
     async def _check_callback(self, url: str) -> None:
         if self._events is None:
@@ -182,7 +194,7 @@ class Jobs:
                 param="job_id",
             )
         run = row.run + 1
-        prepared = await self._executor.prepare(
+        prepared = await self._prepare(
             PrepareJob(
                 job_id=f"{job_id}.{run}",
                 key_id=row.key_id,

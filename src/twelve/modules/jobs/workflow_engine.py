@@ -26,6 +26,9 @@ from twelve.modules.jobs.domain import PRIORITY_RANK
 from twelve.modules.jobs.settings import JobsSettings
 
 QUEUE = "twelve-jobs"
+# Workflow runs have a queue of their own: a job that runs a workflow waits for it, and must not
+# hold the slot its workflow needs.
+WORKFLOW_QUEUE = "twelve-workflows"
 
 
 def workflow_id(job_id: str, run: int) -> str:
@@ -55,7 +58,7 @@ class WorkflowEngine:
         self._executor_id = executor_id
         self._launched = False
         self._lock = asyncio.Lock()
-        self._queue: Any = None
+        self._queues: dict[str, Any] = {}
 
     @property
     def launched(self) -> bool:
@@ -85,22 +88,25 @@ class WorkflowEngine:
             if not self._settings.worker:
                 DBOS.listen_queues([])  # this process enqueues; workers dequeue
             DBOS.launch()
-            self._queue = await DBOS.register_queue_async(
-                QUEUE,
-                worker_concurrency=self._settings.concurrency,
-                polling_interval_sec=self._settings.poll_seconds,
-                on_conflict="always_update",
-            )
+            for name in (QUEUE, WORKFLOW_QUEUE):
+                self._queues[name] = await DBOS.register_queue_async(
+                    name,
+                    worker_concurrency=self._settings.concurrency,
+                    polling_interval_sec=self._settings.poll_seconds,
+                    on_conflict="always_update",
+                )
             self._launched = True
 
     async def enqueue(self, workflow: Any, job_id: str, run: int, priority: Priority) -> None:
         await self.start(workflow, workflow_id(job_id, run), priority, job_id, run)
 
-    async def start(self, workflow: Any, key: str, priority: Priority, *args: Any) -> None:
+    async def start(
+        self, workflow: Any, key: str, priority: Priority, *args: Any, queue: str = QUEUE
+    ) -> None:
         """Enqueue `workflow(*args)` under the workflow id `key` (once, however often asked)."""
         await self.launch()
         with SetWorkflowID(key), SetEnqueueOptions(priority=PRIORITY_RANK[priority]):
-            await self._queue.enqueue_async(workflow, *args)
+            await self._queues[queue].enqueue_async(workflow, *args)
 
     async def exists(self, job_id: str, run: int) -> bool:
         await self.launch()

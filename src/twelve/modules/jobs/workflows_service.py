@@ -7,6 +7,7 @@ and nothing starts. The run then goes on the jobs queue as a DBOS workflow (`sag
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from typing import Any
@@ -18,7 +19,7 @@ from twelve.modules.events.api import EventsService
 from twelve.modules.jobs.api import StepState, WorkflowPage, WorkflowRun, WorkflowStatus
 from twelve.modules.jobs.saga import run_saga
 from twelve.modules.jobs.workflow_definitions import WorkflowDefinition
-from twelve.modules.jobs.workflow_engine import WorkflowEngine
+from twelve.modules.jobs.workflow_engine import WORKFLOW_QUEUE, WorkflowEngine
 from twelve.modules.jobs.workflow_rows import WorkflowRows
 from twelve.modules.storage.api import StorageService
 
@@ -49,6 +50,14 @@ class Workflows:
         key_id: str,
         traceparent: str | None = None,
     ) -> WorkflowRun:
+        request = await self.check_request(name, request, customer_id)
+        run_id = "wf_" + secrets.token_hex(12)
+        return await self._start(run_id, name, request, customer_id, key_id, traceparent)
+
+    async def check_request(
+        self, name: str, request: dict[str, Any], customer_id: str
+    ) -> dict[str, Any]:
+        """The request with the workflow's defaults, once everything checkable now is right."""
         definition = self._definitions.get(name)
         if definition is None:
             known = ", ".join(sorted(self._definitions))
@@ -60,7 +69,38 @@ class Workflows:
                 raise InvalidRequest("callback_url must be a URL string.", param="callback_url")
             await self._events.check_callback(callback)
         await self._check_file(customer_id, request.get("file_id"))
-        run_id = "wf_" + secrets.token_hex(12)
+        return request
+
+    async def run_to_end(
+        self,
+        run_id: str,
+        name: str,
+        request: dict[str, Any],
+        customer_id: str,
+        key_id: str,
+        traceparent: str | None,
+    ) -> WorkflowRun:
+        """Start run `run_id` unless it exists (a job's attempt run again), and wait for its end."""
+        if await self.rows.row(run_id) is None:
+            await self._start(run_id, name, request, customer_id, key_id, traceparent)
+        while True:
+            found = await self.rows.get(run_id)
+            assert found is not None
+            if found.status not in ("queued", "running"):
+                return found
+            await asyncio.sleep(0.2)
+
+    async def _start(
+        self,
+        run_id: str,
+        name: str,
+        request: dict[str, Any],
+        customer_id: str,
+        key_id: str,
+        traceparent: str | None,
+    ) -> WorkflowRun:
+        definition = self._definitions[name]
+        callback = request.get("callback_url")
         steps = [
             StepState(name=s.name, capability=s.capability, status="pending")
             for s in definition.steps
@@ -81,7 +121,7 @@ class Workflows:
                 "created_at": int(time.time()),
             }
         )
-        await self._engine.start(run_saga, run_id, "standard", run_id)
+        await self._engine.start(run_saga, run_id, "standard", run_id, queue=WORKFLOW_QUEUE)
         found = await self.rows.get(run_id)
         assert found is not None
         return found
