@@ -53,8 +53,9 @@ WORKFLOWS = [
              "on_failure": {"default": {"label": "unclassified"}}, "input": chat("x")},
             {"name": "went_on", "capability": "chat", "model": "broken", "on_failure": "continue",
              "input": chat("y")},
-            {"name": "later", "capability": "chat", "model": "flaky-later",
-             "on_failure": "retry_later", "retry_later_seconds": 0.2, "retry_later_rounds": 3,
+            {"name": "later", "capability": "chat", "model": "flaky-later", "retries": 1,
+             "backoff_seconds": 0.05, "on_failure": "retry_later", "retry_later_seconds": 0.2,
+             "retry_later_rounds": 3,
              "input": chat("later ${request.topic}")},
             {"name": "uses", "capability": "chat", "model": "echo",
              "input": chat("label=${steps.defaulted.output.label} gone=${steps.went_on.output}")},
@@ -86,7 +87,8 @@ def twelve(
     upstream: FakeUpstream, admin_key: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TwelveServer]:
     root = tmp_path_factory.mktemp("workflows")
-    extra = {"flaky-twice": "flaky-2", "flaky-later": "flaky-3"}
+    # Model ids the fake's failure counters are kept by: used by no other test in the session.
+    extra = {"flaky-twice": "flaky-2", "flaky-later": "flaky-4"}
     config = jobs_config(root / "twelve.yaml", upstream.base_url, extra)
     priced = (
         "models:\n  - name: priced-echo\n    deployments:\n      - provider: openai\n"
@@ -167,8 +169,8 @@ def test_each_policy_gives_its_documented_outcome(
     assert steps["defaulted"]["outcome"] == "default_used"
     assert steps["defaulted"]["output"] == {"label": "unclassified"}
     assert steps["went_on"]["status"] == "failed" and steps["went_on"]["outcome"] == "continued"
-    # Retried in a later round (flaky-3 fails its first three calls).
-    assert steps["later"]["status"] == "succeeded" and steps["later"]["attempts"] == 4
+    # Retried in a later round: flaky-4 fails four calls, two attempts a round.
+    assert steps["later"]["status"] == "succeeded" and steps["later"]["attempts"] == 5
     answer = steps["uses"]["output"]["choices"][0]["message"]["content"]
     assert answer == "echo: label=unclassified gone="
     assert found["result"]["uses"] == steps["uses"]["output"]

@@ -260,6 +260,27 @@ def inject(headers: MutableMapping[str, str]) -> None:
     _propagator.inject(carrier=headers)
 
 
+@contextmanager
+def continued(traceparent: str | None) -> Iterator[None]:
+    """Inside the block, the trace `traceparent` names is current: work accepted earlier (a job,
+    a workflow run) continues the trace of the request that asked for it."""
+    if not traceparent:
+        yield
+        return
+    token = context.attach(extract({"traceparent": traceparent}))
+    try:
+        yield
+    finally:
+        context.detach(token)
+
+
+def traceparent_now() -> str | None:
+    """The current span's `traceparent`, to hand to work that continues it elsewhere."""
+    headers: dict[str, str] = {}
+    inject(headers)
+    return headers.get("traceparent")
+
+
 def current_trace_id() -> str | None:
     ctx = trace.get_current_span().get_span_context()
     return format(ctx.trace_id, "032x") if ctx.is_valid else None

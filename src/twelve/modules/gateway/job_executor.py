@@ -10,16 +10,12 @@ request.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import structlog
-from opentelemetry import context as otel_context
 from pydantic import BaseModel, ValidationError
 
 from twelve.kernel.errors import AuthenticationFailed, InvalidRequest, TwelveError
 from twelve.kernel.http_errors import from_validation_error
-from twelve.kernel.telemetry.tracing import extract, tracer
+from twelve.kernel.telemetry.tracing import continued, tracer
 from twelve.modules.credits.api import HoldsService
 from twelve.modules.gateway.api import Principal
 from twelve.modules.gateway.endpoints import ENDPOINTS, Endpoint
@@ -124,7 +120,7 @@ class GatewayJobs:
         exchange.prepaid = command.prepaid
         request_id = f"{command.job_id}:{command.attempt}"
         with (
-            _job_context(command.traceparent),
+            continued(command.traceparent),
             structlog.contextvars.bound_contextvars(request_id=request_id, job_id=command.job_id),
             _TRACER.start_as_current_span(
                 "twelve.job.attempt",
@@ -158,16 +154,3 @@ class GatewayJobs:
 
 def _error(exc: TwelveError) -> JobError:
     return JobError(message=exc.message, type=exc.type, code=exc.code, status=exc.status)
-
-
-@contextlib.contextmanager
-def _job_context(traceparent: str | None) -> Iterator[None]:
-    """The submitting request's trace, continued by the job's attempt."""
-    if not traceparent:
-        yield
-        return
-    token = otel_context.attach(extract({"traceparent": traceparent}))
-    try:
-        yield
-    finally:
-        otel_context.detach(token)

@@ -16,12 +16,15 @@ from typing import Any
 import orjson
 
 from twelve.kernel.errors import TwelveError
+from twelve.kernel.telemetry.tracing import continued, traceparent_now, tracer
 from twelve.modules.events.api import EventsService, Notify
 from twelve.modules.jobs.api import ExecuteAttempt, JobError, JobExecutor, StepState
 from twelve.modules.jobs.workflow_definitions import StepDefinition, WorkflowDefinition
 from twelve.modules.jobs.workflow_inputs import fill
 from twelve.modules.jobs.workflow_rows import OPEN, WorkflowRows
 from twelve.modules.storage.api import PutFile, StorageService
+
+_TRACER = tracer(__name__)
 
 
 class StepFailed(Exception):
@@ -98,12 +101,23 @@ class SagaRunner:
         outputs = {s.name: s.output for s in steps}
         body = fill(step.input, request, outputs)
         spent: list[int] = []
+        attributes: dict[str, str | int] = {
+            "twelve.workflow.id": run_id,
+            "twelve.workflow.step": step.name,
+            "twelve.workflow.attempt": number,
+        }
         try:
-            _check_budget(request, sum(s.cost_micros for s in steps), step)
-            output, model = await asyncio.wait_for(
-                self._run(row, step, body, f"{run_id}.{step.name}", number, spent),
-                step.timeout_seconds,
-            )
+            # One trace per run (the starting request's): a span per step attempt, under which
+            # the model call's own spans go.
+            with (
+                continued(row.traceparent),
+                _TRACER.start_as_current_span("twelve.workflow.step", attributes=attributes),
+            ):
+                _check_budget(request, sum(s.cost_micros for s in steps), step)
+                output, model = await asyncio.wait_for(
+                    self._run(row, step, body, f"{run_id}.{step.name}", number, spent),
+                    step.timeout_seconds,
+                )
         except Exception as exc:
             error = _error(exc)
             cost = running.cost_micros + sum(spent)
@@ -147,7 +161,7 @@ class SagaRunner:
                     customer_id=row.customer_id,
                     task_type=step.operation,
                     parameters={**body, "model": model},
-                    traceparent=row.traceparent,
+                    traceparent=traceparent_now() or row.traceparent,
                     prepaid=False,
                 )
             )
