@@ -98,7 +98,8 @@ class WorkflowDefinition(BaseModel):
 
     name: Annotated[str, Field(pattern=_NAME)]
     description: str = ""
-    # Request fields a caller may leave out, with their values (`${request.labels}`).
+    # Request fields a caller must give, and those it may leave out with their values.
+    requires: list[str] = Field(default_factory=list, max_length=50)
     defaults: dict[str, Any] = Field(default_factory=dict)
     steps: list[StepDefinition] = Field(min_length=1, max_length=50)
 
@@ -106,6 +107,7 @@ class WorkflowDefinition(BaseModel):
 DOCUMENT_ANALYSIS = WorkflowDefinition(
     name="document_analysis",
     description="OCR an image or PDF, summarise the text, classify it, store and announce it.",
+    requires=["file_id"],
     defaults={"labels": ["invoice", "contract", "letter", "report", "receipt", "other"]},
     steps=[
         StepDefinition(

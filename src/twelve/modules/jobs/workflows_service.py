@@ -62,6 +62,9 @@ class Workflows:
         if definition is None:
             known = ", ".join(sorted(self._definitions))
             raise NotFound(f"No workflow named {name!r}; defined here: {known}.", param="name")
+        for field in definition.requires:
+            if request.get(field) is None:
+                raise InvalidRequest(f"The {name} workflow needs `{field}`.", param=field)
         request = {**definition.defaults, **request}
         callback = request.get("callback_url")
         if callback is not None:
