@@ -1,8 +1,23 @@
-"""The audio module as the process wires it: a name reserved for what comes next; it builds
-nothing yet."""
+"""The audio module as the process wires it: the audio port, over the models port and (when it
+is served or located) the storage port."""
 
 from __future__ import annotations
 
-from twelve.kernel.module_spec import ModuleSpec
+from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec
+from twelve.modules.audio.api import AudioService
+from twelve.modules.audio.service import Audio
+from twelve.modules.audio.settings import AudioSettings
+from twelve.modules.models.api import ModelsService
+from twelve.modules.storage.api import StorageService
 
-MODULE = ModuleSpec(name="audio")
+
+def build(context: ModuleContext) -> Built:
+    audio = Audio(
+        context.port(ModelsService),
+        context.optional_port(StorageService),
+        context.settings_as(AudioSettings),
+    )
+    return Built(services={AudioService: audio})
+
+
+MODULE = ModuleSpec(name="audio", provides=(AudioService,), settings=AudioSettings, build=build)

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.env_settings import read_env_settings
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec, migrations_of
+from twelve.modules.audio.api import AudioService
 from twelve.modules.chat.api import ChatService
 from twelve.modules.completion.api import CompletionService
 from twelve.modules.credits.api import CustomersService, HoldsService, UsageService
@@ -18,6 +19,7 @@ from twelve.modules.gateway.cache_store import CacheStore, MemoryCacheStore
 from twelve.modules.gateway.files_routes import build_files_router, upload_body_limit
 from twelve.modules.gateway.health_watch import HealthWatch
 from twelve.modules.gateway.keys import KeyRegistry
+from twelve.modules.gateway.media_limits import media_body_limits
 from twelve.modules.gateway.pipeline import PlanCache
 from twelve.modules.gateway.redis_cache_store import RedisCacheStore
 from twelve.modules.gateway.routing import RetryPolicy
@@ -38,6 +40,7 @@ from twelve.modules.gateway.stages.prompt_cache import PromptCache
 from twelve.modules.gateway.stages.rate_limit import RateLimit
 from twelve.modules.gateway.stages.redis_limit_store import RedisLimitStore
 from twelve.modules.gateway.usage_meter import UsageMeter
+from twelve.modules.images.api import ImagesService
 from twelve.modules.models.api import ModelsService
 from twelve.modules.storage.api import StorageService
 
@@ -79,6 +82,8 @@ def build(context: ModuleContext) -> Built:
         chat=context.port(ChatService),
         completion=context.port(CompletionService),
         embeddings=embeddings,
+        images=context.optional_port(ImagesService),
+        audio=context.optional_port(AudioService),
         policy=RetryPolicy.from_settings(settings),
         # A refused request takes no hold: rate limits come first. A cache hit still counts
         # against the limits and may cost a fraction of its answer: the cache comes last.
@@ -104,7 +109,8 @@ def build(context: ModuleContext) -> Built:
         body_limits={
             ("POST", f"{http.PREFIX}/files"): upload_body_limit(
                 read_env_settings(FileUploadSettings).max_file_bytes
-            )
+            ),
+            **media_body_limits(),
         },
         facts=[gateway],
     )

@@ -94,8 +94,10 @@ class Pipeline:
                 routed = _from_cache(exchange.cached)
             else:
                 plan = await self._plan(exchange)
+                await self._prepare(exchange)
                 exchange.dispatched = True
                 routed = await _unless_client_leaves(exchange, self._route(exchange, plan))
+                routed = await self._keep(exchange, routed)
         except BaseException as exc:
             if not exchange.dispatched:
                 _log_context(exchange)
@@ -115,6 +117,24 @@ class Pipeline:
         except NotFound:
             # One message for "unknown" and "not yours": see stages/allow_list.py.
             raise model_not_found(exchange.model) from None
+
+    async def _prepare(self, exchange: Exchange) -> None:
+        """The endpoint's one step before routing (an image fetched, an upload checked): after
+        admission, so that refused callers make the gateway fetch nothing."""
+        prepare = exchange.endpoint.prepare
+        if prepare is not None:
+            assert exchange.principal is not None  # authenticated at admission
+            customer = exchange.principal.customer_id
+            exchange.body = await prepare(self._ports, customer, exchange.body)
+
+    async def _keep(self, exchange: Exchange, routed: Routed[Answer]) -> Routed[Answer]:
+        """The endpoint's one step after a good answer (outputs stored)."""
+        keep = exchange.endpoint.keep
+        if keep is None or isinstance(routed.result, OpenStream):
+            return routed
+        assert exchange.principal is not None
+        kept = await keep(self._ports, exchange.principal.customer_id, routed.result)
+        return Routed(kept, routed.deployment, routed.attempts)
 
     async def _route(self, exchange: Exchange, plan: list[DeploymentRef]) -> Routed[Answer]:
         endpoint, ports, body = exchange.endpoint, self._ports, exchange.body

@@ -1,8 +1,24 @@
-"""The images module as the process wires it: a name reserved for what comes next; it builds
-nothing yet."""
+"""The images module as the process wires it: the images port, over the models port and (when
+it is served or located) the storage port."""
 
 from __future__ import annotations
 
-from twelve.kernel.module_spec import ModuleSpec
+from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec
+from twelve.modules.images.api import ImagesService
+from twelve.modules.images.service import Images
+from twelve.modules.images.settings import ImagesSettings
+from twelve.modules.models.api import ModelsService
+from twelve.modules.storage.api import StorageService
 
-MODULE = ModuleSpec(name="images")
+
+def build(context: ModuleContext) -> Built:
+    images = Images(
+        context.port(ModelsService),
+        context.optional_port(StorageService),
+        context.settings_as(ImagesSettings),
+    )
+    context.on_stop(images.close)
+    return Built(services={ImagesService: images})
+
+
+MODULE = ModuleSpec(name="images", provides=(ImagesService,), settings=ImagesSettings, build=build)

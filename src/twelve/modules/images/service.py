@@ -1,0 +1,152 @@
+"""The images service: inputs checked and resolved once per request, calls to one deployment
+through the models port, generated images kept in storage.
+
+Metering: each answer's `usage` counts `images` (an image analysed, a page read, an image made),
+whatever the upstream reported besides, so the gateway bills and records one unit per image.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from twelve.kernel.errors import InvalidRequest, NotFound
+from twelve.modules.images.api import ResolveImage
+from twelve.modules.images.image_input import check, decode
+from twelve.modules.images.settings import ImagesSettings
+from twelve.modules.images.url_fetch import UrlFetch
+from twelve.modules.models.api import (
+    IMAGE_ANALYSES,
+    IMAGE_GENERATIONS,
+    OCR,
+    JSONObject,
+    ModelsService,
+)
+from twelve.modules.storage.api import PutFile, StorageService
+
+# Twelve's own purpose for what it made (not one a client uploads with).
+OUTPUT_PURPOSE = "image_output"
+
+
+class Images:
+    def __init__(
+        self, models: ModelsService, storage: StorageService | None, settings: ImagesSettings
+    ) -> None:
+        self._models = models
+        self._storage = storage
+        self._settings = settings
+        self.fetch = UrlFetch(
+            settings.allow_networks, seconds=settings.fetch_seconds, max_bytes=settings.max_bytes
+        )
+
+    async def resolve_input(self, command: ResolveImage) -> JSONObject:
+        body, field = dict(command.body), command.field
+        given = [name for name in (field, "file_id", "url") if body.get(name) is not None]
+        if len(given) != 1:
+            raise InvalidRequest(
+                f"Give the image as exactly one of '{field}' (base64 or a data URL), "
+                "'file_id' or 'url'.",
+                param=field,
+            )
+        [source] = given
+        limit = self._settings.max_bytes
+        if source == "url":
+            data = await self.fetch.fetch(body.pop("url"))
+        elif source == "file_id":
+            data = await self._file(command.customer_id, body.pop("file_id"))
+        else:
+            data = decode(body[field], field, limit)
+        check(
+            data,
+            source,
+            documents=command.documents,
+            max_bytes=limit,
+            max_pixels=self._settings.max_pixels,
+        )
+        body.pop("file_id", None)
+        body.pop("url", None)
+        body[field] = base64.b64encode(data).decode("ascii")
+        return body
+
+    async def _file(self, customer_id: str, file_id: str) -> bytes:
+        if self._storage is None:
+            raise InvalidRequest(
+                "Files are not served here: send the image itself.", param="file_id"
+            )
+        stored = await self._storage.get_file(customer_id, file_id)
+        if stored is None:
+            raise NotFound(
+                f"No such File object: {file_id!r}", param="file_id", code="file_not_found"
+            )
+        if stored.bytes > self._settings.max_bytes:
+            raise InvalidRequest(
+                f"The file is over {self._settings.max_bytes} bytes.", param="file_id"
+            )
+        content = await self._storage.read_file(customer_id, file_id)
+        if content is None:
+            raise NotFound(
+                f"No such File object: {file_id!r}", param="file_id", code="file_not_found"
+            )
+        return content.content
+
+    async def generate(self, deployment_id: str, body: JSONObject) -> JSONObject:
+        answer = await self._models.call(deployment_id, IMAGE_GENERATIONS.name, body)
+        data = answer.get("data")
+        made = len(data) if isinstance(data, list) else 0
+        answer["usage"] = {**_usage(answer), "images": made}
+        return answer
+
+    async def analyze(self, deployment_id: str, body: JSONObject) -> JSONObject:
+        answer = await self._models.call(deployment_id, IMAGE_ANALYSES.name, body)
+        answer["model"] = body["model"]
+        answer["usage"] = {**_usage(answer), "images": 1}
+        return answer
+
+    async def read_text(self, deployment_id: str, body: JSONObject) -> JSONObject:
+        answer = await self._models.call(deployment_id, OCR.name, body)
+        answer["model"] = body["model"]
+        pages = answer.get("pages")
+        read = _usage(answer).get("images")
+        counted = read if isinstance(read, int) and read > 0 else len(pages or ()) or 1
+        answer["usage"] = {**_usage(answer), "images": counted}
+        return answer
+
+    async def keep(self, customer_id: str, answer: JSONObject) -> JSONObject:
+        data = answer.get("data")
+        if self._storage is None or not isinstance(data, list):
+            return answer
+        kept: list[Any] = []
+        for index, item in enumerate(data):
+            picture = item.get("b64_json") if isinstance(item, dict) else None
+            if not isinstance(picture, str):
+                kept.append(item)
+                continue
+            try:
+                raw = base64.b64decode(picture, validate=True)
+            except (binascii.Error, ValueError):
+                kept.append(item)
+                continue
+            stored = await self._storage.put_file(
+                PutFile(
+                    customer_id=customer_id,
+                    filename=f"image-{answer.get('created', 0)}-{index}.png",
+                    purpose=OUTPUT_PURPOSE,
+                    content_type="image/png",
+                    content=raw,
+                )
+            )
+            kept.append({**item, "file_id": stored.id})
+        return {**answer, "data": kept}
+
+    async def close(self) -> None:
+        await self.fetch.close()
+
+
+def _no_file(file_id: str) -> NotFound:
+    return NotFound(f"No such File object: {file_id!r}", param="file_id", code="file_not_found")
+
+
+def _usage(answer: JSONObject) -> dict[str, Any]:
+    usage = answer.get("usage")
+    return dict(usage) if isinstance(usage, dict) else {}
