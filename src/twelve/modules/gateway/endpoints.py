@@ -82,6 +82,12 @@ def usage_field(answer: JSONObject) -> JSONObject | None:
     return usage if isinstance(usage, dict) and usage else None
 
 
+def images_made(answer: JSONObject) -> JSONObject | None:
+    """An image generation's usage: OpenAI's token counts (when any) and the images in `data`."""
+    data = answer.get("data")
+    return {**(usage_field(answer) or {}), "images": len(data) if isinstance(data, list) else 0}
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     name: str  # also the route's name, so OpenAPI operation ids stay stable
@@ -168,6 +174,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         schema=ImageGenerationRequest,
         capability="image_generation",
         call=lambda ports, deployment, body: ports.image_port.generate(deployment.id, body),
+        usage=images_made,
         keep=lambda ports, customer, answer: ports.image_port.keep(customer, answer),
         unconfigured=NO_IMAGE_GENERATOR,
     ),

@@ -18,6 +18,7 @@ from typing import TypeVar
 import structlog
 
 from twelve.kernel.errors import NotFound, TwelveError
+from twelve.kernel.telemetry.logging import get_logger
 from twelve.kernel.telemetry.metrics import REJECTIONS
 from twelve.modules.gateway.endpoints import FeaturePorts
 from twelve.modules.gateway.exchange import CachedAnswer, ClientGone, Exchange, Outcome
@@ -36,6 +37,7 @@ from twelve.modules.models.api import (
 )
 
 T = TypeVar("T")
+log = get_logger("twelve.gateway.pipeline")
 Answer = JSONObject | OpenStream
 
 
@@ -133,7 +135,12 @@ class Pipeline:
         if keep is None or isinstance(routed.result, OpenStream):
             return routed
         assert exchange.principal is not None
-        kept = await keep(self._ports, exchange.principal.customer_id, routed.result)
+        try:
+            kept = await keep(self._ports, exchange.principal.customer_id, routed.result)
+        except TwelveError as exc:
+            # The answer was made (and is billed): the client gets it, unstored.
+            log.warning("output_not_kept", cause=exc.message)
+            return routed
         return Routed(kept, routed.deployment, routed.attempts)
 
     async def _route(self, exchange: Exchange, plan: list[DeploymentRef]) -> Routed[Answer]:

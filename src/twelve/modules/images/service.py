@@ -1,8 +1,9 @@
 """The images service: inputs checked and resolved once per request, calls to one deployment
 through the models port, generated images kept in storage.
 
-Metering: each answer's `usage` counts `images` (an image analysed, a page read, an image made),
-whatever the upstream reported besides, so the gateway bills and records one unit per image.
+Metering: an analysis's or OCR's `usage` counts `images` (an image analysed, a page read),
+whatever the upstream reported besides; a generation's images are counted from its `data` (its
+`usage` stays OpenAI's), so the gateway bills one unit per image.
 """
 
 from __future__ import annotations
@@ -91,11 +92,9 @@ class Images:
         return content.content
 
     async def generate(self, deployment_id: str, body: JSONObject) -> JSONObject:
-        answer = await self._models.call(deployment_id, IMAGE_GENERATIONS.name, body)
-        data = answer.get("data")
-        made = len(data) if isinstance(data, list) else 0
-        answer["usage"] = {**_usage(answer), "images": made}
-        return answer
+        # OpenAI's answer as it is (its `usage` is token counts, when any): the images made are
+        # counted from `data` by the gateway's descriptor.
+        return await self._models.call(deployment_id, IMAGE_GENERATIONS.name, body)
 
     async def analyze(self, deployment_id: str, body: JSONObject) -> JSONObject:
         answer = await self._models.call(deployment_id, IMAGE_ANALYSES.name, body)
@@ -123,7 +122,7 @@ class Images:
                 kept.append(item)
                 continue
             try:
-                raw = base64.b64decode(picture, validate=True)
+                base64.b64decode(picture, validate=True)
             except (binascii.Error, ValueError):
                 kept.append(item)
                 continue
@@ -133,7 +132,7 @@ class Images:
                     filename=f"image-{answer.get('created', 0)}-{index}.png",
                     purpose=OUTPUT_PURPOSE,
                     content_type="image/png",
-                    content=raw,
+                    content=picture,  # base64, as the port takes it
                 )
             )
             kept.append({**item, "file_id": stored.id})
