@@ -121,6 +121,15 @@ def usage_of(server: TwelveServer, key: str, *, requests: int) -> list[tuple[str
         time.sleep(0.1)
 
 
+def units(server: TwelveServer, name: str, unit: str) -> float:
+    """`twelve_usage_units_total` of the customer `name` in `unit` (0 when never counted)."""
+    labels = (f'customer="{CUSTOMER_IDS[name]}"', f'unit="{unit}"')
+    for line in httpx.get(f"{server.base_url}/metrics").text.splitlines():
+        if line.startswith("twelve_usage_units_total{") and all(x in line for x in labels):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def sdk(server: TwelveServer, key: str) -> OpenAI:
     return OpenAI(api_key=key, base_url=f"{server.base_url}/v1", max_retries=0)
 
@@ -136,6 +145,7 @@ def test_images_generate_with_the_sdk_stores_the_images_and_bills_per_image(
     validate(raw.http_response.json(), "ImagesResponse")
     assert raw.headers["x-twelve-provider"] == "openai"
     assert [base64.b64decode(d.b64_json or "") for d in answer.data] == [png(), png()]
+    assert units(media_server, "painter", "images") == 2
     stored = {d["file_id"] for d in raw.http_response.json()["data"]}
     assert stored == {f.id for f in files} and len(stored) == 2
     with httpx.Client(headers={"Authorization": f"Bearer {key}"}) as http:
@@ -161,6 +171,8 @@ def test_speech_with_the_sdk_answers_audio_bills_per_character_and_keeps_the_fil
     assert spoken.headers["x-twelve-file-id"] == files[0].id
     charged = 1_000_000 - account(media_server, admin_key, "speaker")["balance_micros"]
     assert charged == len(words) * PRICED["tts-per-character"]
+    assert units(media_server, "speaker", "characters") == len(words)
+    assert units(media_server, "speaker", "audio_seconds") == 0  # the fake says no duration
 
 
 def test_transcription_with_the_sdk_is_a_multipart_upload_billed_per_second(
