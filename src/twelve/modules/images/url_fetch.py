@@ -39,8 +39,7 @@ class UrlFetch:
         except TimeoutError:
             raise _failed("it did not answer in time") from None
         except aiohttp.ClientError as exc:
-            cause = exc.__cause__ or getattr(exc, "os_error", None)
-            if isinstance(cause, ForbiddenAddress):
+            if _forbidden(exc):
                 raise _failed("it resolves to an address it may not reach") from None
             raise _failed(f"it could not be fetched ({type(exc).__name__})") from None
         if len(data) > self._max_bytes:
@@ -57,6 +56,18 @@ class UrlFetch:
         session, self._session = self._session, None
         if session is not None:
             await session.close()
+
+
+def _forbidden(exc: BaseException) -> bool:
+    """Whether the guard's refusal is somewhere in the chain aiohttp wrapped it in."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, ForbiddenAddress):
+            return True
+        seen.add(id(cause))
+        cause = cause.__cause__ or cause.__context__ or getattr(cause, "os_error", None)
+    return False
 
 
 def _failed(why: str) -> InvalidRequest:
