@@ -13,7 +13,18 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from twelve.modules.models.api import JSONObject
 
-__all__ = ["AudioService", "FileField", "SpeechRequest", "TranscriptionRequest"]
+__all__ = [
+    "USAGE_SUBJECT",
+    "AudioService",
+    "FileField",
+    "KeepOutput",
+    "SpeechRequest",
+    "TranscriptionRequest",
+]
+
+# The usage event each answered request publishes: `data` is {customer_id, model, operation,
+# seconds, characters, file_id}.
+USAGE_SUBJECT = "twelve.audio.usage.recorded"
 
 
 class FileField(BaseModel):
@@ -60,6 +71,18 @@ class SpeechRequest(BaseModel):
     stream_format: Literal["audio"] | None = None
 
 
+class KeepOutput(BaseModel):
+    """What was answered to `customer_id` for `model`: spoken audio is stored, and the usage
+    event is published."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str
+    model: str
+    operation: Literal["speech", "transcription"]
+    answer: JSONObject
+
+
 class AudioService(Protocol):
     async def check_upload(self, body: JSONObject) -> JSONObject:
         """The transcription body once its file is known to be audio of an accepted type and
@@ -70,7 +93,8 @@ class AudioService(Protocol):
 
     async def speak(self, deployment_id: str, body: JSONObject) -> JSONObject: ...
 
-    async def keep(self, customer_id: str, answer: JSONObject) -> JSONObject:
+    async def keep(self, command: KeepOutput) -> JSONObject:
         """Store spoken audio (a `BinaryAnswer`) as one of the customer's files, when storage
-        is there; the answer with the file's id in its headers (`x-twelve-file-id`)."""
+        is there, and publish the usage event; the answer with the file's id in its headers
+        (`x-twelve-file-id`)."""
         ...

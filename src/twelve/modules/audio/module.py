@@ -3,6 +3,7 @@ is served or located) the storage port."""
 
 from __future__ import annotations
 
+from twelve.kernel.event_publisher import EventPublisher
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec
 from twelve.modules.audio.api import AudioService
 from twelve.modules.audio.service import Audio
@@ -16,6 +17,7 @@ def build(context: ModuleContext) -> Built:
         context.port(ModelsService),
         context.optional_port(StorageService),
         context.settings_as(AudioSettings),
+        EventPublisher(context.bus),
     )
     return Built(services={AudioService: audio})
 

@@ -13,6 +13,8 @@ import math
 import time
 from typing import Any
 
+from twelve.kernel.event_publisher import EventPublisher
+from twelve.modules.audio.api import USAGE_SUBJECT, KeepOutput
 from twelve.modules.audio.audio_input import check, decode
 from twelve.modules.audio.settings import AudioSettings
 from twelve.modules.models.api import (
@@ -31,9 +33,14 @@ _EXTENSIONS = {"audio/wav": "wav", "audio/mpeg": "mp3", "audio/pcm": "pcm", "aud
 
 class Audio:
     def __init__(
-        self, models: ModelsService, storage: StorageService | None, settings: AudioSettings
+        self,
+        models: ModelsService,
+        storage: StorageService | None,
+        settings: AudioSettings,
+        events: EventPublisher,
     ) -> None:
         self._models = models
+        self._events = events
         self._storage = storage
         self._settings = settings
 
@@ -69,9 +76,31 @@ class Audio:
         answer["usage"] = usage
         return answer
 
-    async def keep(self, customer_id: str, answer: JSONObject) -> JSONObject:
-        if self._storage is None or answer.get("object") != BINARY_OBJECT:
-            return answer
+    async def keep(self, command: KeepOutput) -> JSONObject:
+        answer = command.answer
+        file_id = None
+        if command.operation == "speech" and answer.get("object") == BINARY_OBJECT:
+            file_id = await self._store(command.customer_id, answer)
+            if file_id is not None:
+                headers = {**answer.get("headers", {}), "x-twelve-file-id": file_id}
+                answer = {**answer, "headers": headers}
+        usage = _usage(answer)
+        await self._events.publish(
+            USAGE_SUBJECT,
+            {
+                "customer_id": command.customer_id,
+                "model": command.model,
+                "operation": command.operation,
+                "seconds": usage.get("seconds"),
+                "characters": usage.get("characters"),
+                "file_id": file_id,
+            },
+        )
+        return answer
+
+    async def _store(self, customer_id: str, answer: JSONObject) -> str | None:
+        if self._storage is None:
+            return None
         media = str(answer.get("content_type") or "application/octet-stream")
         extension = _EXTENSIONS.get(media.split(";")[0].strip(), "bin")
         stored = await self._storage.put_file(
@@ -83,8 +112,7 @@ class Audio:
                 content=answer["data"],  # base64, as the port takes it
             )
         )
-        headers = {**answer.get("headers", {}), "x-twelve-file-id": stored.id}
-        return {**answer, "headers": headers}
+        return stored.id
 
 
 def _usage(answer: JSONObject) -> dict[str, Any]:

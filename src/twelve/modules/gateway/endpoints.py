@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel
 
 from twelve.kernel.errors import NotFound
 from twelve.modules.audio.api import AudioService, SpeechRequest, TranscriptionRequest
+from twelve.modules.audio.api import KeepOutput as KeepAudio
 from twelve.modules.chat.api import ChatCompletionRequest, ChatService
 from twelve.modules.completion.api import CompletionRequest, CompletionService
 from twelve.modules.embeddings.api import EmbeddingRequest, EmbeddingsService
@@ -25,6 +27,7 @@ from twelve.modules.images.api import (
     ImageAnalysisRequest,
     ImageGenerationRequest,
     ImagesService,
+    KeepOutput,
     OcrRequest,
     ResolveImage,
 )
@@ -72,8 +75,10 @@ def _not_served(module: str) -> NotFound:
 
 Call = Callable[[FeaturePorts, DeploymentRef, JSONObject], Awaitable[JSONObject]]
 Stream = Callable[[FeaturePorts, DeploymentRef, JSONObject], AsyncIterator[JSONObject]]
-# Once per request, with the caller's customer id: the body before routing, the answer after.
+# Once per request, with the caller's customer id: the body before routing (`prepare`); the
+# answer after, with the model asked for (`keep`).
 Step = Callable[[FeaturePorts, str, JSONObject], Awaitable[JSONObject]]
+Keep = Callable[[FeaturePorts, str, str, JSONObject], Awaitable[JSONObject]]
 
 
 def usage_field(answer: JSONObject) -> JSONObject | None:
@@ -100,7 +105,7 @@ class Endpoint:
     form: bool = False  # the body is a multipart form (an upload), not JSON
     binary: bool = False  # the answer may be bytes (a `BinaryAnswer`)
     prepare: Step | None = None
-    keep: Step | None = None
+    keep: Keep | None = None
     # What a caller is told when no configured model serves the endpoint (None: the usual 404).
     unconfigured: str | None = None
 
@@ -123,6 +128,26 @@ def _resolve(field: str, documents: bool) -> Step:
         return await ports.image_port.resolve_input(command)
 
     return prepare
+
+
+def _keep_images(operation: Literal["generation", "analysis", "ocr"]) -> Keep:
+    async def keep(
+        ports: FeaturePorts, customer: str, model: str, answer: JSONObject
+    ) -> JSONObject:
+        command = KeepOutput(customer_id=customer, model=model, operation=operation, answer=answer)
+        return await ports.image_port.keep(command)
+
+    return keep
+
+
+def _keep_audio(operation: Literal["speech", "transcription"]) -> Keep:
+    async def keep(
+        ports: FeaturePorts, customer: str, model: str, answer: JSONObject
+    ) -> JSONObject:
+        command = KeepAudio(customer_id=customer, model=model, operation=operation, answer=answer)
+        return await ports.audio_port.keep(command)
+
+    return keep
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
@@ -158,6 +183,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         form=True,
         binary=True,  # `text`, `srt` and `vtt` answers are text, not JSON
         prepare=lambda ports, _customer, body: ports.audio_port.check_upload(body),
+        keep=_keep_audio("transcription"),
     ),
     Endpoint(
         name="audio_speech",
@@ -166,7 +192,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         capability="speech",
         call=lambda ports, deployment, body: ports.audio_port.speak(deployment.id, body),
         binary=True,
-        keep=lambda ports, customer, answer: ports.audio_port.keep(customer, answer),
+        keep=_keep_audio("speech"),
     ),
     Endpoint(
         name="images_generations",
@@ -175,7 +201,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         capability="image_generation",
         call=lambda ports, deployment, body: ports.image_port.generate(deployment.id, body),
         usage=images_made,
-        keep=lambda ports, customer, answer: ports.image_port.keep(customer, answer),
+        keep=_keep_images("generation"),
         unconfigured=NO_IMAGE_GENERATOR,
     ),
     Endpoint(
@@ -185,6 +211,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         capability="image_analysis",
         call=lambda ports, deployment, body: ports.image_port.analyze(deployment.id, body),
         prepare=_resolve("image", documents=False),
+        keep=_keep_images("analysis"),
     ),
     Endpoint(
         name="ocr",
@@ -193,6 +220,7 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         capability="ocr",
         call=lambda ports, deployment, body: ports.image_port.read_text(deployment.id, body),
         prepare=_resolve("file", documents=True),
+        keep=_keep_images("ocr"),
     ),
     Endpoint(
         name="classifications",

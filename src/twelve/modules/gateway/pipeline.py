@@ -136,7 +136,8 @@ class Pipeline:
             return routed
         assert exchange.principal is not None
         try:
-            kept = await keep(self._ports, exchange.principal.customer_id, routed.result)
+            customer = exchange.principal.customer_id
+            kept = await keep(self._ports, customer, exchange.model, routed.result)
         except TwelveError as exc:
             # The answer was made (and is billed): the client gets it, unstored.
             log.warning("output_not_kept", cause=exc.message)

@@ -15,12 +15,18 @@ from pydantic import BaseModel, ConfigDict, Field
 from twelve.modules.models.api import JSONObject
 
 __all__ = [
+    "USAGE_SUBJECT",
     "ImageAnalysisRequest",
     "ImageGenerationRequest",
     "ImagesService",
+    "KeepOutput",
     "OcrRequest",
     "ResolveImage",
 ]
+
+# The usage event each answered request publishes: `data` is {customer_id, model, operation,
+# images, file_ids}.
+USAGE_SUBJECT = "twelve.images.usage.recorded"
 
 _Id = Annotated[str, Field(min_length=1, max_length=64)]
 _Url = Annotated[str, Field(min_length=1, max_length=2048)]
@@ -81,6 +87,18 @@ class ResolveImage(BaseModel):
     documents: bool = False
 
 
+class KeepOutput(BaseModel):
+    """What was answered to `customer_id` for `model`: generated images are stored, and the
+    usage event is published."""
+
+    model_config = ConfigDict(frozen=True)
+
+    customer_id: str
+    model: str
+    operation: Literal["generation", "analysis", "ocr"]
+    answer: JSONObject
+
+
 class ImagesService(Protocol):
     async def resolve_input(self, command: ResolveImage) -> JSONObject:
         """The body with its image as base64 at `command.field` (no `file_id`, `url`); a 400 for
@@ -94,7 +112,7 @@ class ImagesService(Protocol):
 
     async def read_text(self, deployment_id: str, body: JSONObject) -> JSONObject: ...
 
-    async def keep(self, customer_id: str, answer: JSONObject) -> JSONObject:
+    async def keep(self, command: KeepOutput) -> JSONObject:
         """Store each generated image (`b64_json`) as one of the customer's files, when storage
-        is there; the answer with `file_id` on each stored image."""
+        is there, and publish the usage event; the answer with `file_id` on each stored image."""
         ...

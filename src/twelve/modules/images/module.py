@@ -3,6 +3,7 @@ it is served or located) the storage port."""
 
 from __future__ import annotations
 
+from twelve.kernel.event_publisher import EventPublisher
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec
 from twelve.modules.images.api import ImagesService
 from twelve.modules.images.service import Images
@@ -16,6 +17,7 @@ def build(context: ModuleContext) -> Built:
         context.port(ModelsService),
         context.optional_port(StorageService),
         context.settings_as(ImagesSettings),
+        EventPublisher(context.bus),
     )
     context.on_stop(images.close)
     return Built(services={ImagesService: images})

@@ -13,7 +13,8 @@ import binascii
 from typing import Any
 
 from twelve.kernel.errors import InvalidRequest, NotFound
-from twelve.modules.images.api import ResolveImage
+from twelve.kernel.event_publisher import EventPublisher
+from twelve.modules.images.api import USAGE_SUBJECT, KeepOutput, ResolveImage
 from twelve.modules.images.image_input import check, decode
 from twelve.modules.images.settings import ImagesSettings
 from twelve.modules.images.url_fetch import UrlFetch
@@ -32,9 +33,14 @@ OUTPUT_PURPOSE = "image_output"
 
 class Images:
     def __init__(
-        self, models: ModelsService, storage: StorageService | None, settings: ImagesSettings
+        self,
+        models: ModelsService,
+        storage: StorageService | None,
+        settings: ImagesSettings,
+        events: EventPublisher,
     ) -> None:
         self._models = models
+        self._events = events
         self._storage = storage
         self._settings = settings
         self.fetch = UrlFetch(
@@ -111,32 +117,59 @@ class Images:
         answer["usage"] = {**_usage(answer), "images": counted}
         return answer
 
-    async def keep(self, customer_id: str, answer: JSONObject) -> JSONObject:
+    async def keep(self, command: KeepOutput) -> JSONObject:
+        answer, customer_id = command.answer, command.customer_id
         data = answer.get("data")
-        if self._storage is None or not isinstance(data, list):
-            return answer
-        kept: list[Any] = []
-        for index, item in enumerate(data):
-            picture = item.get("b64_json") if isinstance(item, dict) else None
-            if not isinstance(picture, str):
+        file_ids: list[str] = []
+        if command.operation == "generation" and self._storage is not None:
+            kept: list[Any] = []
+            for index, item in enumerate(data if isinstance(data, list) else ()):
+                stored = await self._store(customer_id, answer, index, item)
+                if stored is not None:
+                    file_ids.append(stored)
+                    item = {**item, "file_id": stored}
                 kept.append(item)
-                continue
-            try:
-                base64.b64decode(picture, validate=True)
-            except (binascii.Error, ValueError):
-                kept.append(item)
-                continue
-            stored = await self._storage.put_file(
-                PutFile(
-                    customer_id=customer_id,
-                    filename=f"image-{answer.get('created', 0)}-{index}.png",
-                    purpose=OUTPUT_PURPOSE,
-                    content_type="image/png",
-                    content=picture,  # base64, as the port takes it
-                )
+            if isinstance(data, list):
+                answer = {**answer, "data": kept}
+        if command.operation == "generation":
+            images = len(data) if isinstance(data, list) else 0
+        else:
+            counted = _usage(answer).get("images")
+            images = counted if isinstance(counted, int) else 1
+        await self._events.publish(
+            USAGE_SUBJECT,
+            {
+                "customer_id": customer_id,
+                "model": command.model,
+                "operation": command.operation,
+                "images": images,
+                "file_ids": file_ids,
+            },
+        )
+        return answer
+
+    async def _store(
+        self, customer_id: str, answer: JSONObject, index: int, item: object
+    ) -> str | None:
+        """A generated image (`b64_json`) as one of the customer's files: its id."""
+        picture = item.get("b64_json") if isinstance(item, dict) else None
+        if not isinstance(picture, str):
+            return None  # a URL: the provider keeps it
+        try:
+            base64.b64decode(picture, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+        assert self._storage is not None
+        stored = await self._storage.put_file(
+            PutFile(
+                customer_id=customer_id,
+                filename=f"image-{answer.get('created', 0)}-{index}.png",
+                purpose=OUTPUT_PURPOSE,
+                content_type="image/png",
+                content=picture,  # base64, as the port takes it
             )
-            kept.append({**item, "file_id": stored.id})
-        return {**answer, "data": kept}
+        )
+        return stored.id
 
     async def close(self) -> None:
         await self.fetch.close()
