@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import io
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 
@@ -21,8 +20,8 @@ import numpy as np
 import pytest
 from openai import OpenAI
 
-from tests.e2e.server import TWELVE, TwelveServer, clean_env, free_port
-from tests.e2e.test_sidecar import wait_healthy
+from tests.e2e.server import TwelveServer, free_port
+from tests.e2e.sidecar_process import running_sidecar
 from tests.fakes.upstream_openai_media import png
 from tests.support.openai_spec import validate
 
@@ -32,23 +31,8 @@ LOCAL = ["local-embed", "local-chat", "local-stt", "local-tts",
 
 @pytest.fixture(scope="module")
 def sidecar(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("local-sidecar") / "sidecar.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [TWELVE, "sidecar", "--port", str(port)],
-            env=clean_env({}),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url)
+    with running_sidecar(tmp_path_factory.mktemp("local-sidecar") / "sidecar.log") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,37 +15,14 @@ import numpy as np
 import pytest
 from openai import OpenAI
 
-from tests.e2e.server import TWELVE, TwelveServer, clean_env, free_port
+from tests.e2e.server import TwelveServer, free_port
+from tests.e2e.sidecar_process import running_sidecar, wait_healthy
 
 
 @pytest.fixture(scope="module")
 def sidecar_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("sidecar") / "sidecar.log"
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [TWELVE, "sidecar", "--port", str(port)],
-            env=clean_env({}),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
+    with running_sidecar(tmp_path_factory.mktemp("sidecar") / "sidecar.log") as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -113,18 +89,6 @@ def children(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         found += [int(c) for c in (task / "children").read_text().split()]
     return found
-
-
-def wait_healthy(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"no sidecar at {url}"
-        time.sleep(0.1)
 
 
 def test_twelve_serve_runs_the_sidecar_and_lists_its_models_with_no_config(

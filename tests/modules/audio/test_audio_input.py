@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes.upstream_openai_media import wav
-from twelve.kernel.errors import InvalidRequest
-from twelve.modules.audio.audio_input import AudioTooLarge, UnsupportedAudio, check, wav_seconds
+from twelve.kernel.errors import InvalidRequest, UnsupportedMediaType
+from twelve.modules.audio.audio_input import AudioTooLarge, check, wav_seconds
 
 BIG = 10 * 1024 * 1024
 
@@ -30,7 +30,7 @@ def test_wav_duration_is_read_and_bounded() -> None:
 
 
 def test_bad_audio_is_refused() -> None:
-    with pytest.raises(UnsupportedAudio) as unsupported:
+    with pytest.raises(UnsupportedMediaType) as unsupported:
         check(b"plain text", max_bytes=BIG, max_seconds=60)
     assert unsupported.value.status == 415
     with pytest.raises(InvalidRequest):

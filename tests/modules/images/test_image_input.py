@@ -9,8 +9,8 @@ import struct
 import pytest
 
 from tests.fakes.upstream_openai_media import png
-from twelve.kernel.errors import InvalidRequest
-from twelve.modules.images.image_input import TooLarge, UnsupportedMedia, check, decode
+from twelve.kernel.errors import InvalidRequest, UnsupportedMediaType
+from twelve.modules.images.image_input import TooLarge, check, decode
 
 BIG = 10 * 1024 * 1024
 
@@ -36,7 +36,7 @@ def test_accepted_types(data: bytes, media: str) -> None:
 
 
 def test_a_pdf_is_only_a_document() -> None:
-    with pytest.raises(UnsupportedMedia):
+    with pytest.raises(UnsupportedMediaType):
         check(b"%PDF-1.4", "image", documents=False, max_bytes=BIG, max_pixels=10**7)
 
 
@@ -55,7 +55,7 @@ def test_corrupt_headers_are_a_400(data: bytes) -> None:
 
 
 def test_unknown_bytes_and_empty_input() -> None:
-    with pytest.raises(UnsupportedMedia) as caught:
+    with pytest.raises(UnsupportedMediaType) as caught:
         check(b"hello world", "image", documents=False, max_bytes=BIG, max_pixels=10**7)
     assert caught.value.status == 415
     with pytest.raises(InvalidRequest):

@@ -7,20 +7,12 @@ from __future__ import annotations
 import base64
 import binascii
 
-from twelve.kernel.errors import InvalidRequest, TwelveError
+from twelve.kernel.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 
 ACCEPTED = "wav, mp3, ogg, flac, webm, m4a"
 
 
-class UnsupportedAudio(TwelveError):
-    status = 415
-    type = "invalid_request_error"
-    code = "unsupported_media_type"
-
-
-class AudioTooLarge(TwelveError):
-    status = 413
-    type = "invalid_request_error"
+class AudioTooLarge(PayloadTooLarge):
     code = "audio_too_large"
 
 
@@ -41,7 +33,7 @@ def check(data: bytes, *, max_bytes: int, max_seconds: float) -> str:
         raise AudioTooLarge(f"'file' is over {max_bytes} bytes.", param="file")
     media = _sniff(data)
     if media is None:
-        raise UnsupportedAudio(
+        raise UnsupportedMediaType(
             f"'file' is not audio of a supported format ({ACCEPTED}).", param="file"
         )
     if media == "audio/wav":

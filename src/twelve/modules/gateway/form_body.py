@@ -11,22 +11,17 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ValidationError
 from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from twelve.kernel.errors import InvalidRequest
 from twelve.kernel.http_errors import from_validation_error
-from twelve.modules.gateway.upload_form import FormParts
+from twelve.modules.gateway.upload_form import FormParts, form_parser
 from twelve.modules.models.api import JSONObject, file_part
 
 
 async def read_form(request: Request, schema: type[BaseModel]) -> JSONObject:
-    media, options = parse_options_header(request.headers.get("content-type", ""))
-    boundary = options.get(b"boundary")
-    if media != b"multipart/form-data" or not boundary:
-        raise InvalidRequest("The request body must be multipart/form-data.")
     form = FormParts()
-    parser = MultipartParser(boundary, form.callbacks())  # type: ignore[arg-type]
+    parser = form_parser(request, form)
     try:
         async for chunk in request.stream():
             parser.write(chunk)

@@ -112,13 +112,19 @@ class FormParts:
             self.fields[self.part] = self.value.decode("utf-8", "replace")
 
 
-async def receive_upload(request: Request, storage: StorageService, customer_id: str) -> StoredFile:
+def form_parser(request: Request, form: FormParts) -> MultipartParser:
+    """A parser of the request's multipart body that calls `form` back, or a 400 for a body
+    that does not say it is multipart (with a boundary)."""
     media, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if media != b"multipart/form-data" or not boundary:
         raise InvalidRequest("The request body must be multipart/form-data.")
+    return MultipartParser(boundary, form.callbacks())  # type: ignore[arg-type]
+
+
+async def receive_upload(request: Request, storage: StorageService, customer_id: str) -> StoredFile:
     form = FormParts()
-    parser = MultipartParser(boundary, form.callbacks())  # type: ignore[arg-type]
+    parser = form_parser(request, form)
     upload_id: str | None = None
     try:
         async for chunk in request.stream():

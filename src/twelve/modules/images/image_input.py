@@ -11,7 +11,7 @@ import base64
 import binascii
 import struct
 
-from twelve.kernel.errors import InvalidRequest, TwelveError
+from twelve.kernel.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 
 IMAGE_TYPES = {
     b"\x89PNG\r\n\x1a\n": "image/png",
@@ -25,15 +25,7 @@ IMAGE_TYPES = {
 PDF = b"%PDF-"
 
 
-class UnsupportedMedia(TwelveError):
-    status = 415
-    type = "invalid_request_error"
-    code = "unsupported_media_type"
-
-
-class TooLarge(TwelveError):
-    status = 413
-    type = "invalid_request_error"
+class TooLarge(PayloadTooLarge):
     code = "image_too_large"
 
 
@@ -60,11 +52,11 @@ def check(data: bytes, param: str, *, documents: bool, max_bytes: int, max_pixel
     if data.startswith(PDF):
         if documents:
             return "application/pdf"
-        raise UnsupportedMedia(f"'{param}' is a PDF: send an image.", param=param)
+        raise UnsupportedMediaType(f"'{param}' is a PDF: send an image.", param=param)
     media = _sniff(data)
     if media is None:
         accepted = "PNG, JPEG, WebP, GIF, BMP, TIFF" + (" or PDF" if documents else "")
-        raise UnsupportedMedia(f"'{param}' is not an image we read ({accepted}).", param=param)
+        raise UnsupportedMediaType(f"'{param}' is not an image we read ({accepted}).", param=param)
     size = _dimensions(data, media)
     if media != "image/tiff" and size is None:
         raise InvalidRequest(f"'{param}' is a corrupt {media} image.", param=param)
