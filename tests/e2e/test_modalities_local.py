@@ -2,9 +2,9 @@
 `twelve serve` with no config file, called with a Twelve key and the official `openai` SDK.
 
 Embeddings, classification and summaries are served by the sidecar today. Chat, speech,
-transcription, OCR and image analysis are written to the sidecar's contract
-(../shared briefs: sidecar-contract.md) and skip only while the sidecar answers 404 for their
-route outside CI (`CI=true`: everything is merged, so nothing skips).
+transcription, OCR and image analysis are written to the sidecar's HTTP contract (its routes and
+shapes) and skip only while the sidecar answers 404 for their route outside CI (`CI=true`:
+everything is merged, so nothing skips).
 """
 
 from __future__ import annotations
