@@ -8,11 +8,10 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from twelve.kernel.env_settings import read_env_settings
+from twelve.kernel.rpc import encoded_body_bytes
 from twelve.modules.gateway.files_routes import upload_body_limit
 
 PREFIX = "/v1"
-# The JSON around a base64 image (model, filename, pages, ...).
-_JSON_FRAMING = 64 * 1024
 
 
 class _ImageBytes(BaseSettings):
@@ -28,8 +27,7 @@ class _AudioBytes(BaseSettings):
 
 
 def media_body_limits() -> dict[tuple[str, str], int]:
-    image = read_env_settings(_ImageBytes).max_bytes
-    as_base64 = (image + 2) // 3 * 4 + _JSON_FRAMING
+    as_base64 = encoded_body_bytes(read_env_settings(_ImageBytes).max_bytes)
     audio = upload_body_limit(read_env_settings(_AudioBytes).max_bytes)
     return {
         ("POST", f"{PREFIX}/images/analyses"): as_base64,
