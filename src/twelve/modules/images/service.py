@@ -61,7 +61,9 @@ class Images:
         if source == "url":
             data = await self.fetch.fetch(body.pop("url"))
         elif source == "file_id":
-            data = await self._file(command.customer_id, body.pop("file_id"))
+            data, name = await self._file(command.customer_id, body.pop("file_id"))
+            if field == "file":  # OCR: the stored name tells a PDF's pages from an image
+                body.setdefault("filename", name)
         else:
             data = decode(body[field], field, limit)
         check(
@@ -76,7 +78,7 @@ class Images:
         body[field] = base64.b64encode(data).decode("ascii")
         return body
 
-    async def _file(self, customer_id: str, file_id: str) -> bytes:
+    async def _file(self, customer_id: str, file_id: str) -> tuple[bytes, str]:
         if self._storage is None:
             raise InvalidRequest(
                 "Files are not served here: send the image itself.", param="file_id"
@@ -95,7 +97,7 @@ class Images:
             raise NotFound(
                 f"No such File object: {file_id!r}", param="file_id", code="file_not_found"
             )
-        return content.content
+        return content.content, stored.filename
 
     async def generate(self, deployment_id: str, body: JSONObject) -> JSONObject:
         # OpenAI's answer as it is (its `usage` is token counts, when any): the images made are
