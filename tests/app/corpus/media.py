@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+from tests.app.corpus.requests import form_part
 from tests.fakes.upstream_openai_media import png, wav
 
 PICTURE = base64.b64encode(png()).decode()
@@ -79,29 +80,23 @@ BAD_MEDIA: dict[str, tuple[str, dict[str, Any], int]] = {
 UPLOAD_CONTENT_TYPE = "multipart/form-data; boundary=b0"
 
 
-def _part(name: str, value: bytes, filename: bytes | None = None) -> bytes:
-    disposition = b'form-data; name="' + name.encode() + b'"'
-    if filename is not None:
-        disposition += b'; filename="' + filename + b'"'
-    return b"--b0\r\nContent-Disposition: " + disposition + b"\r\n\r\n" + value + b"\r\n"
-
-
-_MODEL = _part("model", b"voice")
+_MODEL = form_part("model", b"voice")
 _END = b"--b0--\r\n"
+_WAV = form_part("file", wav(0.1), b"a.wav")
+_BIG = wav(0.1)[:44] + b"\0" * 3_000_000
 BAD_UPLOADS: dict[str, tuple[bytes, int]] = {
     "no_file": (_MODEL + _END, 400),
-    "no_model": (_part("file", wav(0.1), b"a.wav") + _END, 400),
-    "text_file": (_MODEL + _part("file", b"just text", b"a.txt") + _END, 415),
-    "empty_file": (_MODEL + _part("file", b"", b"a.wav") + _END, 400),
-    "corrupt_wav": (_MODEL + _part("file", b"RIFF\0\0\0\0WAVEjunk", b"a.wav") + _END, 400),
-    "file_as_field": (_MODEL + _part("file", b"RIFF") + _END, 400),
-    "two_files": (_MODEL + _part("file", wav(0.1), b"a.wav") * 2 + _END, 400),
-    "bad_format": (_MODEL + _part("response_format", b"mp5")
-                   + _part("file", wav(0.1), b"a.wav") + _END, 400),
-    "bad_temperature": (_MODEL + _part("temperature", b"hot")
-                        + _part("file", wav(0.1), b"a.wav") + _END, 400),
-    "unknown_field": (_MODEL + _part("colour", b"red") + _part("file", wav(0.1), b"a.wav") + _END,
-                      400),
+    "no_model": (form_part("file", wav(0.1), b"a.wav") + _END, 400),
+    "text_file": (_MODEL + form_part("file", b"just text", b"a.txt") + _END, 415),
+    "empty_file": (_MODEL + form_part("file", b"", b"a.wav") + _END, 400),
+    "corrupt_wav": (_MODEL + form_part("file", b"RIFF\0\0\0\0WAVEjunk", b"a.wav") + _END, 400),
+    "file_as_field": (_MODEL + form_part("file", b"RIFF") + _END, 400),
+    "two_files": (_MODEL + form_part("file", wav(0.1), b"a.wav") * 2 + _END, 400),
+    "bad_format": (_MODEL + form_part("response_format", b"mp5")
+                   + form_part("file", wav(0.1), b"a.wav") + _END, 400),
+    "bad_temperature": (_MODEL + form_part("temperature", b"hot")
+                        + form_part("file", wav(0.1), b"a.wav") + _END, 400),
+    "unknown_field": (_MODEL + form_part("colour", b"red") + _WAV + _END, 400),
     "unterminated": (_MODEL + b'--b0\r\nContent-Disposition: form-data; name="file"', 400),
-    "oversized": (_MODEL + _part("file", wav(0.1)[:44] + b"\0" * 3_000_000, b"a.wav") + _END, 413),
+    "oversized": (_MODEL + form_part("file", _BIG, b"a.wav") + _END, 413),
 }  # fmt: skip
