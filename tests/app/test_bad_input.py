@@ -231,8 +231,8 @@ async def test_the_body_is_json_whatever_the_content_type(gateway: httpx.AsyncCl
 @pytest.mark.parametrize(
     "path",
     [
-        "/v1/images/generations",
-        "/v1/audio/transcriptions",
+        "/v1/images/edits",
+        "/v1/audio/translations",
         "/v1/responses",
         "/v1/batches",
         "/v1/moderations",

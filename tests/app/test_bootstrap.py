@@ -66,7 +66,8 @@ def test_an_empty_internal_key_mounts_no_internal_routes(tmp_path: Path) -> None
 def test_a_misspelt_top_level_key_is_refused(tmp_path: Path) -> None:
     config = write_config(tmp_path, "modelz:\n  - name: x\n")
     with pytest.raises(
-        ConfigFileError, match=r"unknown top-level key `modelz` \(known: models, webhooks, workflows\)"
+        ConfigFileError,
+        match=r"unknown top-level key `modelz` \(known: models, webhooks, workflows\)",
     ):
         build(Settings(data_dir=tmp_path, config=config))
 

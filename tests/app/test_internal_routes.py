@@ -46,7 +46,8 @@ async def internal(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 
 def test_every_served_port_has_internal_routes() -> None:
     assert {name for name, _ in METHODS} == {
-        "gateway", "chat", "completion", "embeddings", "credits", "models", "storage", "events",
+        "gateway", "chat", "completion", "embeddings", "images", "audio", "credits", "models",
+        "storage", "events",
     }  # fmt: skip
 
 

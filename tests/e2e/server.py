@@ -12,8 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -38,37 +37,6 @@ def clean_env(overrides: Mapping[str, str]) -> dict[str, str]:
     sidecar is off unless a test turns it on (each `twelve serve` would start one)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TWELVE_", "OPENAI_"))}
     return env | {"TWELVE_SIDECAR": "off"} | dict(overrides)
-
-
-@contextmanager
-def sidecar_process(log: Path, env: Mapping[str, str] | None = None) -> Iterator[str]:
-    """`twelve sidecar` on a free port, as an operator starts it; yields its base URL once
-    /healthz answers, and stops it on leaving."""
-    port = free_port()
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [TWELVE, "sidecar", "--port", str(port)],
-            env=clean_env(env or {}),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=out,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def run_cli(

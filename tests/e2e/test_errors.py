@@ -272,7 +272,7 @@ def test_upstream_key_never_leaks(api: httpx.Client) -> None:
 
 
 def test_an_unbuilt_route_says_so(api: httpx.Client) -> None:
-    response = api.post("/v1/images/generations", json={"prompt": "a cat"})
+    response = api.post("/v1/images/edits", json={"prompt": "a cat"})
     assert_openai_error(response, 404, "invalid_request_error")
     assert "not available in this version" in response.json()["error"]["message"]
 

@@ -15,12 +15,13 @@ import numpy as np
 import pytest
 from openai import OpenAI
 
-from tests.e2e.server import TwelveServer, free_port, sidecar_process
+from tests.e2e.server import TwelveServer, free_port
+from tests.e2e.sidecar_process import running_sidecar, wait_healthy
 
 
 @pytest.fixture(scope="module")
 def sidecar_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with sidecar_process(tmp_path_factory.mktemp("sidecar") / "sidecar.log") as url:
+    with running_sidecar(tmp_path_factory.mktemp("sidecar") / "sidecar.log") as url:
         yield url
 
 
@@ -88,18 +89,6 @@ def children(pid: int) -> list[int]:
     for task in Path(f"/proc/{pid}/task").iterdir():
         found += [int(c) for c in (task / "children").read_text().split()]
     return found
-
-
-def wait_healthy(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"no sidecar at {url}"
-        time.sleep(0.1)
 
 
 def test_twelve_serve_runs_the_sidecar_and_lists_its_models_with_no_config(

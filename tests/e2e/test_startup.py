@@ -134,7 +134,10 @@ def test_an_empty_internal_key_opens_nothing(plain_server: TwelveServer) -> None
 def test_the_banner_tells_the_truth(plain_server: TwelveServer) -> None:
     lines = plain_server.stderr().splitlines()
     banner = [line for line in lines if line.startswith("Twelve: ")]
-    served = "gateway, chat, completion, embeddings, credits, models, storage, events, admin"
+    served = (
+        "gateway, chat, completion, embeddings, images, audio, credits, models, storage, events, "
+        "admin"
+    )
     assert f"Twelve: modules {served}" in banner
     assert "Twelve: 0 models from no TWELVE_CONFIG" in banner
     assert banner[-1] == f"Twelve: serving on {plain_server.base_url}"

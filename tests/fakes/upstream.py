@@ -20,9 +20,11 @@ from aiohttp import web
 
 from tests.fakes import (
     upstream_anthropic,
+    upstream_local_tasks,
     upstream_openai_chat,
     upstream_openai_completions,
     upstream_openai_embeddings,
+    upstream_openai_media,
 )
 from tests.fakes.upstream_exchange import STATE, FakeState, RecordedRequest
 
@@ -36,6 +38,14 @@ def build_app(state: FakeState) -> web.Application:
     app.router.add_post("/v1/completions", upstream_openai_completions.completions)
     app.router.add_post("/v1/embeddings", upstream_openai_embeddings.embeddings)
     app.router.add_get("/v1/models", upstream_openai_embeddings.models)
+    app.router.add_post("/v1/audio/transcriptions", upstream_openai_media.transcriptions)
+    app.router.add_post("/v1/audio/speech", upstream_openai_media.speech)
+    app.router.add_post("/v1/images/generations", upstream_openai_media.image_generations)
+    app.router.add_post("/v1/images/analyses", upstream_local_tasks.analyses)
+    app.router.add_post("/v1/ocr", upstream_local_tasks.ocr)
+    app.router.add_post("/v1/classifications", upstream_local_tasks.classifications)
+    app.router.add_post("/v1/summaries", upstream_local_tasks.summaries)
+    app.router.add_get("/files/picture.png", upstream_local_tasks.picture)
     app.router.add_post("/v1/messages", upstream_anthropic.messages)
     return app
 

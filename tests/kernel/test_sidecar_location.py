@@ -37,9 +37,13 @@ def test_the_local_models_are_listed_unless_off_or_configured(
 ) -> None:
     monkeypatch.setenv("TWELVE_SIDECAR", "auto")
     loaded = load_models(None, host="127.0.0.1", port=8080, local=SidecarLocation())
-    [model] = loaded.config.models
-    assert model.name == "local-embed"
-    assert model.deployments[0].provider == "local"
+    names = [m.name for m in loaded.config.models]
+    assert names == [
+        "local-embed", "local-chat", "local-stt", "local-tts",
+        "local-ocr", "local-vision", "local-classify", "local-summarize",
+    ]  # fmt: skip
+    assert {m.deployments[0].provider for m in loaded.config.models} == {"local"}
+    assert all(d.free for m in loaded.config.models for d in m.deployments)
 
     config = tmp_path / "twelve.yaml"
     config.write_text(
@@ -47,7 +51,9 @@ def test_the_local_models_are_listed_unless_off_or_configured(
         "      - provider: openai-compatible\n        base_url: http://10.0.0.9/v1\n"
         "        model: mine\n"
     )
-    [mine] = load_models(config, host="127.0.0.1", port=8080, local=SidecarLocation()).config.models
+    models = load_models(config, host="127.0.0.1", port=8080, local=SidecarLocation()).config.models
+    mine = models[0]
+    assert mine.name == "local-embed" and len(models) == 8
     assert mine.deployments[0].provider == "openai-compatible"
 
     monkeypatch.setenv("TWELVE_SIDECAR", "off")

@@ -10,7 +10,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.e2e.server import sidecar_process
+from tests.e2e.sidecar_process import running_sidecar
 from tests.sidecar.speech_client import words
 
 SENTENCE = "Please send the invoice to the finance team before Friday."
@@ -20,7 +20,7 @@ SENTENCE = "Please send the invoice to the finance team before Friday."
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenAI]:
     log = tmp_path_factory.mktemp("sidecar") / "sidecar.log"
     with (
-        sidecar_process(log, {"TWELVE_SIDECAR_PRELOAD": "true"}) as url,
+        running_sidecar(log, {"TWELVE_SIDECAR_PRELOAD": "true"}) as url,
         OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=120) as sdk,
     ):
         yield sdk

@@ -79,6 +79,12 @@ class PayloadTooLarge(TwelveError):
     code = "payload_too_large"
 
 
+class UnsupportedMediaType(TwelveError):
+    status = 415
+    type = "invalid_request_error"
+    code = "unsupported_media_type"
+
+
 class UpstreamError(TwelveError):
     """An upstream provider failed. `retryable` says whether another try may succeed.
 

@@ -118,6 +118,12 @@ def internal_path(module: str, method: str) -> str:
     return f"/internal/{module}/{method}"
 
 
+def encoded_body_bytes(content_bytes: int) -> int:
+    """The JSON body that carries `content_bytes` of base64 content, with room for the rest (a
+    route's own body bound, when content crosses it)."""
+    return (content_bytes + 2) // 3 * 4 + 64 * 1024
+
+
 def internal_router(
     module: str,
     endpoints: Endpoints,

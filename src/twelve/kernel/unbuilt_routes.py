@@ -1,6 +1,6 @@
 """OpenAI-compatible routes that Twelve does not serve yet, so a 404 can say so.
 
-A client calling `/v1/images/generations` should learn that this version lacks the feature, not
+A client calling `/v1/images/edits` should learn that this version lacks the feature, not
 that it mistyped the URL. A prefix stops mattering once its route exists: only requests no route
 matched reach the 404.
 """

@@ -176,29 +176,29 @@ def mutated_bodies(route: str) -> dict[str, bytes]:
 FILES_CONTENT_TYPE = "multipart/form-data; boundary=b0"
 
 
-def _part(name: str, value: bytes, filename: bytes | None = None) -> bytes:
+def form_part(name: str, value: bytes, filename: bytes | None = None) -> bytes:
     disposition = b'form-data; name="' + name.encode() + b'"'
     if filename is not None:
         disposition += b'; filename="' + filename + b'"'
     return b"--b0\r\nContent-Disposition: " + disposition + b"\r\n\r\n" + value + b"\r\n"
 
 
-_PURPOSE = _part("purpose", b"batch")
-_FILE = _part("file", b"content", b"a.txt")
+_PURPOSE = form_part("purpose", b"batch")
+_FILE = form_part("file", b"content", b"a.txt")
 _END = b"--b0--\r\n"
 HOSTILE_UPLOADS: dict[str, bytes] = {
     "no_parts": _END,
     "no_file": _PURPOSE + _END,
     "no_purpose": _FILE + _END,
-    "file_as_field": _PURPOSE + _part("file", b"text") + _END,
-    "purpose_unknown": _part("purpose", b"job_result") + _FILE + _END,
-    "purpose_empty": _part("purpose", b"") + _FILE + _END,
-    "purpose_huge": _part("purpose", b"x" * 100_000) + _FILE + _END,
-    "purpose_as_file": _part("purpose", b"batch", b"p.txt") + _FILE + _END,
+    "file_as_field": _PURPOSE + form_part("file", b"text") + _END,
+    "purpose_unknown": form_part("purpose", b"job_result") + _FILE + _END,
+    "purpose_empty": form_part("purpose", b"") + _FILE + _END,
+    "purpose_huge": form_part("purpose", b"x" * 100_000) + _FILE + _END,
+    "purpose_as_file": form_part("purpose", b"batch", b"p.txt") + _FILE + _END,
     "two_files": _PURPOSE + _FILE + _FILE + _END,
-    "filename_controls": _PURPOSE + _part("file", b"x", b"a\x00\x1b\x7fb") + _END,
-    "filename_huge": _PURPOSE + _part("file", b"x", b"n" * 5000) + _END,
-    "many_fields": b"".join(_part(f"f{i}", b"v") for i in range(50)) + _FILE + _END,
+    "filename_controls": _PURPOSE + form_part("file", b"x", b"a\x00\x1b\x7fb") + _END,
+    "filename_huge": _PURPOSE + form_part("file", b"x", b"n" * 5000) + _END,
+    "many_fields": b"".join(form_part(f"f{i}", b"v") for i in range(50)) + _FILE + _END,
     "unterminated": _PURPOSE + b'--b0\r\nContent-Disposition: form-data; name="file"',
     "no_boundary_line": b"purpose=batch",
 }

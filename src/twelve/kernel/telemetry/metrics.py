@@ -52,6 +52,13 @@ TOKENS = Counter(
     "tokens the upstream served from its own prompt cache; also counted in `in`).",
     ["model", "deployment", "customer", "direction"],
 )
+USAGE_UNITS = Counter(
+    "twelve_usage_units_total",
+    "What is billed per unit rather than per token, by model, deployment, customer (its id) and "
+    "unit: images (made, analysed or pages read), audio_seconds (transcribed or spoken), "
+    "characters (spoken).",
+    ["model", "deployment", "customer", "unit"],
+)
 ERRORS = Counter(
     "twelve_errors_total",
     "Errors returned to clients by kind (rate_limit, context_length, content_filter, timeout, "

@@ -5,6 +5,7 @@ request into an exchange, hand it to the pipeline, shape the answer.
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Any, Literal, get_args
 
 import orjson
@@ -23,12 +24,13 @@ from twelve.kernel.time_window import time_window
 from twelve.modules.credits.api import UsageQuery, UsageService
 from twelve.modules.gateway.endpoints import ENDPOINTS, Endpoint
 from twelve.modules.gateway.exchange import Exchange
+from twelve.modules.gateway.form_body import read_form
 from twelve.modules.gateway.request_body import read_body, schema_of
 from twelve.modules.gateway.responses import RelayResponse
 from twelve.modules.gateway.routing import routing_headers
 from twelve.modules.gateway.service import Gateway
 from twelve.modules.gateway.streaming import OpenStream, relay
-from twelve.modules.models.api import JSONObject, ModelCard
+from twelve.modules.models.api import BINARY_OBJECT, JSONObject, ModelCard
 
 PREFIX = "/v1"
 _TRACER = tracer(__name__)
@@ -79,7 +81,7 @@ def build_router(gateway: Gateway, usage: UsageService | None = None) -> APIRout
             _Handler(gateway, endpoint),
             methods=["POST"],
             name=endpoint.name,
-            openapi_extra=schema_of(endpoint.schema),
+            openapi_extra=_request_schema(endpoint),
         )
     return router
 
@@ -105,14 +107,18 @@ class _Handler:
     async def __call__(self, request: Request) -> Response:
         gateway = self._gateway
 
+        endpoint = self._endpoint
+
         async def body_of(schema: type[BaseModel]) -> JSONObject:
+            if endpoint.form:
+                return await read_form(request, schema)
             return await read_body(request, schema)
 
         async def client_gone() -> None:
             while (await request.receive())["type"] != "http.disconnect":
                 pass
 
-        exchange = Exchange(self._endpoint, bearer(request), body_of, client_gone)
+        exchange = Exchange(endpoint, bearer(request), body_of, client_gone)
         routed = await gateway.serve(exchange)
         headers = routing_headers(routed.deployment, routed.attempts)
         if exchange.response_headers:
@@ -120,6 +126,8 @@ class _Handler:
         if isinstance(routed.result, OpenStream):
             chunks = relay(routed.result, exchange)
             return RelayResponse(chunks, exchange, gateway.finaliser, headers | _STREAM_HEADERS)
+        if endpoint.binary and routed.result.get("object") == BINARY_OBJECT:
+            return _binary(routed.result, headers)
         return _json(routed.result, headers)
 
     async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -171,6 +179,27 @@ def bearer(request: Request) -> str:
 
 def _card(card: ModelCard) -> dict[str, Any]:
     return {"id": card.id, "object": "model", "created": card.created, "owned_by": card.owned_by}
+
+
+def _binary(answer: JSONObject, headers: dict[str, str]) -> Response:
+    """A `BinaryAnswer` as the bytes it holds (speech audio, a transcription as text), with the
+    upstream's `x-twelve-*` headers (audio seconds, characters, the stored file's id)."""
+    extra = answer.get("headers")
+    if isinstance(extra, dict):
+        headers = {**{str(k): str(v) for k, v in extra.items()}, **headers}
+    media = str(answer.get("content_type") or "application/octet-stream")
+    return Response(base64.b64decode(answer["data"]), headers=headers, media_type=media)
+
+
+def _request_schema(endpoint: Endpoint) -> dict[str, Any]:
+    """The OpenAPI request body: JSON, or a multipart form whose `file` is binary."""
+    extra = schema_of(endpoint.schema)
+    if endpoint.form:
+        content = extra["requestBody"]["content"]  # type: ignore[index]
+        schema = content.pop("application/json")["schema"]
+        schema["properties"]["file"] = {"type": "string", "format": "binary"}
+        content["multipart/form-data"] = {"schema": schema}
+    return extra
 
 
 def _json(payload: Any, headers: dict[str, str] | None = None) -> Response:

@@ -1,12 +1,13 @@
 """Request metering: what each public request adds to the metrics, recorded once, by the
 finaliser (and by the pipeline when a stream opens).
 
-Tokens (in, out, cached) and cost by model, deployment and customer; latency by model and
-deployment; the gateway's own overhead by endpoint. Labels are configured names only: the model
-and deployment that served (`other` and `none` when none did), never the model a client named,
-and the customer's id (one series per customer, as the cost metric has). Each label set's
-children are looked up once and kept, since `labels()` per request costs a lock and a hash of
-the label tuple; the set is bounded by the configuration and the customers.
+Tokens (in, out, cached), units (images, audio seconds, characters) and cost by model, deployment
+and customer; latency by model and deployment; the gateway's own overhead by endpoint. Labels are
+configured names only: the model and deployment that served (`other` and `none` when none did),
+never the model a client named, and the customer's id (one series per customer, as the cost
+metric has). Each label set's children are looked up once and kept, since `labels()` per request
+costs a lock and a hash of the label tuple; the set is bounded by the configuration and the
+customers.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ from twelve.kernel.telemetry.metrics import (
     REQUEST_LATENCY,
     REQUESTS_IN_FLIGHT,
     TOKENS,
+    USAGE_UNITS,
 )
 from twelve.modules.gateway.exchange import Exchange
 
 _CHILDREN: dict[tuple[Any, tuple[str, ...]], Any] = {}
 M = TypeVar("M", Counter, Gauge, Histogram)
+# The `usage` keys the images and audio modules count units in, and their metric's unit label.
+_UNITS = (("images", "images"), ("seconds", "audio_seconds"), ("characters", "characters"))
 
 
 def _child(metric: M, *labels: str) -> M:
@@ -69,6 +73,10 @@ def record_usage(exchange: Exchange, usage: dict[str, Any]) -> None:
     cached = details.get("cached_tokens") if isinstance(details, dict) else None
     if isinstance(cached, int) and cached > 0:
         _child(TOKENS, model, deployment, customer, "cached").inc(cached)
+    for key, unit in _UNITS:
+        count = usage.get(key)
+        if isinstance(count, int | float) and not isinstance(count, bool) and count > 0:
+            _child(USAGE_UNITS, model, deployment, customer, unit).inc(count)
 
 
 def record_cost(exchange: Exchange) -> None:

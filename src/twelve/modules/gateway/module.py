@@ -8,6 +8,7 @@ from pydantic import ValidationError
 from twelve.kernel.config_file import ConfigFileError
 from twelve.kernel.env_settings import read_env_settings
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec, migrations_of
+from twelve.modules.audio.api import AudioService
 from twelve.modules.chat.api import ChatService
 from twelve.modules.completion.api import CompletionService
 from twelve.modules.credits.api import CustomersService, HoldsService, UsageService
@@ -20,6 +21,7 @@ from twelve.modules.gateway.health_watch import HealthWatch
 from twelve.modules.gateway.job_executor import GatewayJobs
 from twelve.modules.gateway.jobs_routes import build_jobs_router
 from twelve.modules.gateway.keys import KeyRegistry
+from twelve.modules.gateway.media_limits import media_body_limits
 from twelve.modules.gateway.pipeline import PlanCache
 from twelve.modules.gateway.redis_cache_store import RedisCacheStore
 from twelve.modules.gateway.routing import RetryPolicy
@@ -41,6 +43,7 @@ from twelve.modules.gateway.stages.rate_limit import RateLimit
 from twelve.modules.gateway.stages.redis_limit_store import RedisLimitStore
 from twelve.modules.gateway.usage_meter import UsageMeter
 from twelve.modules.gateway.workflow_routes import build_workflow_router
+from twelve.modules.images.api import ImagesService
 from twelve.modules.jobs.api import JobExecutor, JobsService, WorkflowsService
 from twelve.modules.models.api import ModelsService
 from twelve.modules.storage.api import StorageService
@@ -84,6 +87,8 @@ def build(context: ModuleContext) -> Built:
         chat=context.port(ChatService),
         completion=context.port(CompletionService),
         embeddings=embeddings,
+        images=context.optional_port(ImagesService),
+        audio=context.optional_port(AudioService),
         policy=RetryPolicy.from_settings(settings),
         # A refused request takes no hold: rate limits come first. A cache hit still counts
         # against the limits and may cost a fraction of its answer: the cache comes last.
@@ -120,7 +125,8 @@ def build(context: ModuleContext) -> Built:
         body_limits={
             ("POST", f"{http.PREFIX}/files"): upload_body_limit(
                 read_env_settings(FileUploadSettings).max_file_bytes
-            )
+            ),
+            **media_body_limits(),
         },
         facts=[gateway],
     )

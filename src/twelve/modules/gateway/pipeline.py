@@ -18,6 +18,7 @@ from typing import TypeVar
 import structlog
 
 from twelve.kernel.errors import NotFound, TwelveError
+from twelve.kernel.telemetry.logging import get_logger
 from twelve.kernel.telemetry.metrics import REJECTIONS
 from twelve.modules.gateway.endpoints import FeaturePorts
 from twelve.modules.gateway.exchange import CachedAnswer, ClientGone, Exchange, Outcome
@@ -36,6 +37,7 @@ from twelve.modules.models.api import (
 )
 
 T = TypeVar("T")
+log = get_logger("twelve.gateway.pipeline")
 Answer = JSONObject | OpenStream
 
 
@@ -94,8 +96,10 @@ class Pipeline:
                 routed = _from_cache(exchange.cached)
             else:
                 plan = await self._plan(exchange)
+                await self._prepare(exchange)
                 exchange.dispatched = True
                 routed = await _unless_client_leaves(exchange, self._route(exchange, plan))
+                routed = await self._keep(exchange, routed)
         except BaseException as exc:
             if not exchange.dispatched:
                 _log_context(exchange)
@@ -115,6 +119,30 @@ class Pipeline:
         except NotFound:
             # One message for "unknown" and "not yours": see stages/allow_list.py.
             raise model_not_found(exchange.model) from None
+
+    async def _prepare(self, exchange: Exchange) -> None:
+        """The endpoint's one step before routing (an image fetched, an upload checked): after
+        admission, so that refused callers make the gateway fetch nothing."""
+        prepare = exchange.endpoint.prepare
+        if prepare is not None:
+            assert exchange.principal is not None  # authenticated at admission
+            customer = exchange.principal.customer_id
+            exchange.body = await prepare(self._ports, customer, exchange.body)
+
+    async def _keep(self, exchange: Exchange, routed: Routed[Answer]) -> Routed[Answer]:
+        """The endpoint's one step after a good answer (outputs stored)."""
+        keep = exchange.endpoint.keep
+        if keep is None or isinstance(routed.result, OpenStream):
+            return routed
+        assert exchange.principal is not None
+        try:
+            customer = exchange.principal.customer_id
+            kept = await keep(self._ports, customer, exchange.model, routed.result)
+        except TwelveError as exc:
+            # The answer was made (and is billed): the client gets it, unstored.
+            log.warning("output_not_kept", cause=exc.message)
+            return routed
+        return Routed(kept, routed.deployment, routed.attempts)
 
     async def _route(self, exchange: Exchange, plan: list[DeploymentRef]) -> Routed[Answer]:
         endpoint, ports, body = exchange.endpoint, self._ports, exchange.body

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from twelve.modules.audio.api import AudioService
 from twelve.modules.chat.api import ChatService
 from twelve.modules.completion.api import CompletionService
 from twelve.modules.embeddings.api import EmbeddingsService
@@ -20,8 +21,10 @@ from twelve.modules.gateway.pipeline import Answer, Pipeline, PlanCache
 from twelve.modules.gateway.routing import RetryPolicy, Routed
 from twelve.modules.gateway.stages.allow_list import AllowList, check_allowed, model_not_found
 from twelve.modules.gateway.stages.authenticate import Authenticate
+from twelve.modules.gateway.stages.capability_offered import CapabilityOffered
 from twelve.modules.gateway.stages.request_schema import ReadBody
 from twelve.modules.gateway.stages.stage import Stage
+from twelve.modules.images.api import ImagesService
 from twelve.modules.models.api import ModelCard, ModelsService
 
 
@@ -35,6 +38,8 @@ class Gateway:
         completion: CompletionService,
         embeddings: EmbeddingsService,
         policy: RetryPolicy,
+        images: ImagesService | None = None,
+        audio: AudioService | None = None,
         admission: Sequence[Stage] = (),
         meter: Callable[[Exchange], None] | None = None,
     ) -> None:
@@ -44,8 +49,21 @@ class Gateway:
         self._authenticate = Authenticate(keys)
         self.finaliser = Finaliser(meter)
         self.pipeline = Pipeline(
-            stages=(self._authenticate, ReadBody(), AllowList(), *admission),
-            ports=FeaturePorts(chat=chat, completion=completion, embeddings=embeddings),
+            stages=(
+                self._authenticate,
+                ReadBody(),
+                AllowList(),
+                CapabilityOffered(self._models),
+                *admission,
+            ),
+            ports=FeaturePorts(
+                chat=chat,
+                completion=completion,
+                embeddings=embeddings,
+                models=models,
+                images=images,
+                audio=audio,
+            ),
             models=self._models,
             policy=policy,
             finaliser=self.finaliser,

@@ -36,7 +36,7 @@ MAX_FIELDS = 8
 
 
 @dataclass
-class _Form:
+class FormParts:
     """What the parser's callbacks saw (they are synchronous; the reading loop does the I/O)."""
 
     header_name: bytearray = field(default_factory=bytearray)
@@ -50,6 +50,8 @@ class _Form:
     file_done: bool = False
     value: bytearray = field(default_factory=bytearray)
     fields: dict[str, str] = field(default_factory=dict)
+    # Fields sent once per item (`timestamp_granularities[]`), by name without the brackets.
+    lists: dict[str, list[str]] = field(default_factory=dict)
     data: bytearray = field(default_factory=bytearray)
 
     def callbacks(self) -> dict[str, object]:
@@ -101,17 +103,28 @@ class _Form:
     def _part_end(self) -> None:
         if self.in_file:
             self.file_done, self.in_file = True, False
+        elif self.part is not None and self.part.endswith("[]"):
+            items = self.lists.setdefault(self.part[:-2], [])
+            if len(items) >= MAX_FIELDS:
+                raise InvalidRequest(f"At most {MAX_FIELDS} values of '{self.part[:40]}'.")
+            items.append(self.value.decode("utf-8", "replace"))
         elif self.part is not None:
             self.fields[self.part] = self.value.decode("utf-8", "replace")
 
 
-async def receive_upload(request: Request, storage: StorageService, customer_id: str) -> StoredFile:
+def form_parser(request: Request, form: FormParts) -> MultipartParser:
+    """A parser of the request's multipart body that calls `form` back, or a 400 for a body
+    that does not say it is multipart (with a boundary)."""
     media, options = parse_options_header(request.headers.get("content-type", ""))
     boundary = options.get(b"boundary")
     if media != b"multipart/form-data" or not boundary:
         raise InvalidRequest("The request body must be multipart/form-data.")
-    form = _Form()
-    parser = MultipartParser(boundary, form.callbacks())  # type: ignore[arg-type]
+    return MultipartParser(boundary, form.callbacks())  # type: ignore[arg-type]
+
+
+async def receive_upload(request: Request, storage: StorageService, customer_id: str) -> StoredFile:
+    form = FormParts()
+    parser = form_parser(request, form)
     upload_id: str | None = None
     try:
         async for chunk in request.stream():
@@ -148,7 +161,9 @@ def _feed(parser: MultipartParser, chunk: bytes) -> None:
         raise _malformed() from None
 
 
-async def _open(storage: StorageService, customer_id: str, form: _Form, purpose: str | None) -> str:
+async def _open(
+    storage: StorageService, customer_id: str, form: FormParts, purpose: str | None
+) -> str:
     meta = OpenUpload(
         customer_id=customer_id,
         filename=form.file_name or "upload",
@@ -158,7 +173,9 @@ async def _open(storage: StorageService, customer_id: str, form: _Form, purpose:
     return (await storage.open_upload(meta)).id
 
 
-async def _flush(storage: StorageService, customer_id: str, upload_id: str, form: _Form) -> None:
+async def _flush(
+    storage: StorageService, customer_id: str, upload_id: str, form: FormParts
+) -> None:
     """Send the buffered file bytes in full chunks (all of them once the file part ended)."""
     while len(form.data) >= CHUNK_BYTES or (form.file_done and form.data):
         piece = bytes(form.data[:CHUNK_BYTES])

@@ -5,26 +5,57 @@ Other modules see deployments as `DeploymentRef`s (no secrets) and call provider
 name. Request and response bodies are OpenAI wire-format JSON objects (`JSONObject`), whatever the
 upstream speaks: translation to and from other protocols happens behind this port.
 
-What an operation is (`chat`, `completions`, `embeddings`) is data, an `Operation` in
-`OPERATIONS`: adding one (images, audio, rerank, …) is one more descriptor, plus a translation
-in the protocols that do not speak the OpenAI wire format, not one more method in every layer.
+What an operation is (`chat`, `completions`, `embeddings`, `transcriptions`, `speech`, …) is
+data, an `Operation` in `OPERATIONS` (`operations.py`, re-exported here): adding one is one more
+descriptor, plus a translation in the protocols that do not speak the OpenAI wire format, not one
+more method in every layer.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from datetime import datetime
-from types import MappingProxyType
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
+from twelve.modules.models.operations import (
+    BINARY_OBJECT,
+    CHAT,
+    CLASSIFICATIONS,
+    COMPLETIONS,
+    EMBEDDINGS,
+    IMAGE_ANALYSES,
+    IMAGE_GENERATIONS,
+    OCR,
+    OPERATIONS,
+    SPEECH,
+    SUMMARIES,
+    TEXT_CAPABILITIES,
+    TRANSCRIPTIONS,
+    AnswerKind,
+    Capability,
+    JSONObject,
+    Operation,
+    binary_answer,
+    file_part,
+)
+
 __all__ = [
+    "BINARY_OBJECT",
     "CHAT",
+    "CLASSIFICATIONS",
     "COMPLETIONS",
     "EMBEDDINGS",
+    "IMAGE_ANALYSES",
+    "IMAGE_GENERATIONS",
+    "OCR",
     "OPERATIONS",
+    "SPEECH",
+    "SUMMARIES",
+    "TEXT_CAPABILITIES",
+    "TRANSCRIPTIONS",
+    "AnswerKind",
     "BreakerOverrides",
     "CacheConfig",
     "Capability",
@@ -38,69 +69,15 @@ __all__ = [
     "RetryOverrides",
     "RoutingConfig",
     "Strategy",
+    "binary_answer",
+    "file_part",
 ]
 
-JSONObject = dict[str, Any]
-Capability = Literal["chat", "completions", "embeddings"]
 # A deployment's active health: `unknown` until checked, and for deployments not checked at all
 # (checks disabled, a provider with no cheap call, an upstream that does not serve the path).
 HealthStatus = Literal["healthy", "unhealthy", "unknown"]
 # How the gateway orders a model's deployments of one priority per request.
 Strategy = Literal["priority", "weighted", "least-latency", "least-busy", "cost"]
-
-
-@dataclass(frozen=True, slots=True)
-class Operation:
-    """One kind of call a model may serve, as the OpenAI wire format defines it."""
-
-    name: str
-    capability: Capability
-    # What the capability is called in messages: "The model `x` does not support <noun>."
-    noun: str
-    # Relative to a deployment's base URL, in the OpenAI wire format.
-    path: str
-    streams: bool
-    # `gen_ai.operation.name` in traces (OpenTelemetry GenAI semantic conventions).
-    telemetry_name: str
-    # The response's list of results (`choices`, `data`), checked before it is passed on.
-    results: str
-    # Where `usage` counts tokens; `output_tokens` None: the operation generates no text.
-    input_tokens: str = "prompt_tokens"
-    output_tokens: str | None = "completion_tokens"
-
-
-CHAT = Operation(
-    name="chat",
-    capability="chat",
-    noun="chat completions",
-    path="chat/completions",
-    streams=True,
-    telemetry_name="chat",
-    results="choices",
-)
-COMPLETIONS = Operation(
-    name="completions",
-    capability="completions",
-    noun="text completions",
-    path="completions",
-    streams=True,
-    telemetry_name="text_completion",
-    results="choices",
-)
-EMBEDDINGS = Operation(
-    name="embeddings",
-    capability="embeddings",
-    noun="embeddings",
-    path="embeddings",
-    streams=False,
-    telemetry_name="embeddings",
-    results="data",
-    output_tokens=None,
-)
-
-OPERATIONS: Mapping[str, Operation] = MappingProxyType(
-    {op.name: op for op in (CHAT, COMPLETIONS, EMBEDDINGS)}
-)
 
 
 class BreakerOverrides(BaseModel):
@@ -181,6 +158,12 @@ class DeploymentRef(BaseModel):
     input_cost_per_mtok: float | None = None
     output_cost_per_mtok: float | None = None
     free: bool = False
+    # USD per unit for what is not billed in tokens (None: not priced that way): a generated or
+    # analysed image (or OCR page), a second of audio (transcribed or spoken), a character of
+    # text spoken.
+    cost_per_image: float | None = None
+    cost_per_second: float | None = None
+    cost_per_character: float | None = None
     # Lower is tried first; the model's strategy orders deployments of one priority.
     priority: int = 0
     # The share of traffic under the `weighted` strategy, relative to the others'.

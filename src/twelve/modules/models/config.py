@@ -18,7 +18,7 @@ from twelve.modules.models.adapters.endpoint import DEFAULT_MAX_RESPONSE_BYTES
 from twelve.modules.models.adapters.forwarding import DEFAULT_ALLOWED, POLICED_FIELDS
 from twelve.modules.models.adapters.provider import Provider
 from twelve.modules.models.adapters.providers import PROVIDERS
-from twelve.modules.models.api import Capability
+from twelve.modules.models.api import TEXT_CAPABILITIES, Capability
 from twelve.modules.models.routing_config import RoutingFields
 
 
@@ -60,6 +60,15 @@ class DeploymentConfig(BaseModel):
     )
     output_cost_per_mtok: float | None = Field(
         default=None, ge=0, allow_inf_nan=False, description="USD per 1M output tokens."
+    )
+    cost_per_image: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="USD per image made or read."
+    )
+    cost_per_second: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="USD per second of audio."
+    )
+    cost_per_character: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="USD per character spoken."
     )
     free: bool = Field(default=False, description="Free on purpose: no price, no warning.")
     priority: int = Field(default=0, ge=0, le=1000, description="Lower is tried first.")
@@ -112,7 +121,8 @@ class ModelConfig(RoutingFields):
     capabilities: frozenset[Capability] | None = Field(
         default=None,
         min_length=1,
-        description="Default: what every deployment's provider supports.",
+        description="Default: the text capabilities (chat, completions, embeddings) that every "
+        "deployment's provider supports; audio, images and the rest are listed explicitly.",
     )
     allow_fields: frozenset[str] = Field(
         default=DEFAULT_ALLOWED,
@@ -156,8 +166,8 @@ class ModelConfig(RoutingFields):
 
     @property
     def supported(self) -> frozenset[Capability]:
-        """What every deployment's provider supports."""
-        common = self.deployments[0].spec.capabilities
+        """The text capabilities every deployment's provider supports (the default)."""
+        common = self.deployments[0].spec.capabilities & TEXT_CAPABILITIES
         for deployment in self.deployments[1:]:
             common &= deployment.spec.capabilities
         return common

@@ -19,10 +19,21 @@ from pydantic import ValidationError
 
 from twelve.kernel.config_file import ConfigFileError, load_config_file
 from twelve.kernel.sidecar_location import SidecarLocation
+from twelve.modules.models.api import Capability
 from twelve.modules.models.config import DeploymentConfig, ModelsConfig
 
-# The sidecar's models the gateway serves today (name, capability), present with no config file.
-LOCAL_MODELS = (("local-embed", "embeddings"),)
+# The sidecar's models (name, capabilities), present with no config file: the sidecar's HTTP
+# contract (`twelve sidecar`) serves each under its OpenAI-shaped or documented route.
+LOCAL_MODELS: tuple[tuple[str, tuple[Capability, ...]], ...] = (
+    ("local-embed", ("embeddings",)),
+    ("local-chat", ("chat", "completions")),
+    ("local-stt", ("transcription",)),
+    ("local-tts", ("speech",)),
+    ("local-ocr", ("ocr",)),
+    ("local-vision", ("image_analysis",)),
+    ("local-classify", ("classification",)),
+    ("local-summarize", ("summarization",)),
+)
 # The top-level sections the configuration file may hold.
 # `webhooks:` belongs to the events module (its `allow_networks`), `workflows:` to the jobs
 # module (its workflow definitions); each reads its own.
@@ -57,7 +68,7 @@ def local_models(location: SidecarLocation) -> list[dict[str, Any]]:
         {
             "name": name,
             "owned_by": "twelve-local",
-            "capabilities": [capability],
+            "capabilities": list(capabilities),
             "deployments": [
                 {
                     "provider": "local",
@@ -68,7 +79,7 @@ def local_models(location: SidecarLocation) -> list[dict[str, Any]]:
                 }
             ],
         }
-        for name, capability in LOCAL_MODELS
+        for name, capabilities in LOCAL_MODELS
     ]
 
 

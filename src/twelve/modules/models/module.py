@@ -4,6 +4,7 @@ start-up, behind the models port."""
 from __future__ import annotations
 
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec
+from twelve.kernel.rpc import internal_path
 from twelve.modules.models.api import ModelsService
 from twelve.modules.models.loaded_models import announce, load_models
 from twelve.modules.models.service import build_models_service
@@ -24,7 +25,13 @@ def build(context: ModuleContext) -> Built:
         services={ModelsService: models},
         facts=[loaded],
         notices={"missing_credentials": loaded.missing_credentials},
+        # An audio upload or an image crosses `call` base64-encoded in JSON (a split deployment).
+        body_limits={("POST", internal_path("models", "call")): MAX_MEDIA_CALL_BYTES},
     )
+
+
+# Room for the largest default media input (a 25 MB audio upload), base64-encoded.
+MAX_MEDIA_CALL_BYTES = 48 * 1024 * 1024
 
 
 MODULE = ModuleSpec(name="models", provides=(ModelsService,), settings=ModelsSettings, build=build)

@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from twelve.modules.gateway.stages.price_list import Price
+from twelve.modules.gateway.stages.unit_cost import units_micros, usage_units
 from twelve.modules.models.api import JSONObject
 
 # The fields whose text reaches the model (chat, completions, embeddings).
@@ -101,11 +102,14 @@ def cost_micros(price: Price, prompt: int, completion: int) -> int:
 
 
 def usage_cost(price: Price, usage: JSONObject) -> int | None:
-    """The cost of `usage`; None when it counts no tokens at all (so the cost is unknown)."""
+    """The cost of `usage` (tokens, and units: images, seconds, characters); None when it
+    counts neither (so the cost is unknown)."""
     prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-    if not isinstance(prompt, int) and not isinstance(completion, int):
+    units = usage_units(usage)
+    if not isinstance(prompt, int) and not isinstance(completion, int) and units is None:
         return None
-    return cost_micros(price, _count(prompt), _count(completion))
+    tokens = cost_micros(price, _count(prompt), _count(completion))
+    return tokens + (units_micros(price, *units) if units is not None else 0)
 
 
 def _count(value: object) -> int:

@@ -40,9 +40,12 @@ from twelve.modules.gateway.stages.cost_estimate import (
     usage_cost,
 )
 from twelve.modules.gateway.stages.price_list import Price, PriceList, catalogue_path
+from twelve.modules.gateway.stages.unit_cost import units_micros, worst_units
 from twelve.modules.models.api import DeploymentRef, JSONObject, ModelsService
 
 log = get_logger("twelve.gateway.credit_hold")
+# The capabilities whose answers are billed output tokens (up to `max_tokens`).
+_GENERATES_TEXT = frozenset({"chat", "completions"})
 
 # A placed hold with what settling it needs: the hold, the worst case held, the exact worst case
 # when the prompt was counted, the deployment of the worst case, the plan's prices and the plan.
@@ -130,7 +133,7 @@ class CreditHold:
         except NotFound:
             raise model_not_found(exchange.model) from None
         prices = [self.prices.of(d) for d in plan]
-        if not any(p.input or p.output for p in prices):  # free or unpriced: nothing to count
+        if not any(p.charges for p in prices):  # free or unpriced: nothing to count
             if not any(p.priced for p in prices):
                 UNPRICED_REQUESTS.labels(exchange.model).inc()
                 exchange.unpriced = True  # its usage rows say so
@@ -167,7 +170,7 @@ class CreditHold:
         if ended.deployment is None:
             return
         price = self.prices.of(ended.deployment)
-        if not (price.input or price.output):
+        if not price.charges:
             return
         cost = usage_cost(price, ended.usage) if ended.usage is not None else None
         if ended.cached is not None and ended.outcome == "ok":
@@ -227,7 +230,8 @@ class CreditHold:
         )
 
     def _worst(self, price: Price, prompt: int, body: JSONObject, capability: str) -> int:
-        if capability == "embeddings":  # nothing generated
-            return cost_micros(price, prompt, 0)
+        units = units_micros(price, *worst_units(capability, body))
+        if capability not in _GENERATES_TEXT:  # no text generated: input tokens and units
+            return cost_micros(price, prompt, 0) + units
         default = price.output_limit or self._default_max_tokens
-        return cost_micros(price, prompt, output_tokens(body, default))
+        return cost_micros(price, prompt, output_tokens(body, default)) + units

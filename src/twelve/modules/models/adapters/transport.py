@@ -16,6 +16,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 import aiohttp
 import orjson
 from aiohttp.http_exceptions import HttpProcessingError
+from multidict import CIMultiDictProxy
 
 from twelve.kernel.http_client import HttpClient
 from twelve.kernel.sse import ServerSentEvent, decode_events
@@ -39,7 +40,8 @@ from twelve.modules.models.adapters.upstream_failures import (
     timed_out,
     too_large,
 )
-from twelve.modules.models.api import JSONObject
+from twelve.modules.models.adapters.wire_body import answer_is_json, binary, encode_request
+from twelve.modules.models.api import JSONObject, Operation
 
 # An error body is a message, not a payload: anything longer is not worth reading.
 _MAX_ERROR_BYTES = 64 * 1024
@@ -54,12 +56,47 @@ async def post_json(
     headers: Mapping[str, str],
 ) -> JSONObject:
     """POST a JSON body and return the JSON object the upstream answered with."""
+    payload, _ = await _round_trip(http, endpoint, path, orjson.dumps(body), headers)
+    return parse_payload(payload, endpoint, "the response")
+
+
+async def post_operation(
+    http: HttpClient,
+    endpoint: Endpoint,
+    operation: Operation,
+    body: JSONObject,
+    headers: Mapping[str, str],
+) -> JSONObject:
+    """POST `body` encoded as `operation` says (JSON or a multipart form) and read the answer
+    as it says: a JSON object, or bytes as a `BinaryAnswer`."""
+    data = encode_request(operation, body)
+    if isinstance(data, aiohttp.FormData):
+        # aiohttp writes the form's own Content-Type (with its boundary).
+        headers = {"Content-Type": "", **headers}
+    if operation.answer != "json":
+        headers = {"Accept": "*/*", **headers}
+    payload, answered = await _round_trip(http, endpoint, operation.path, data, headers)
+    if answer_is_json(operation, answered.get("Content-Type")):
+        return parse_payload(payload, endpoint, "the response")
+    return binary(payload, answered)
+
+
+async def _round_trip(
+    http: HttpClient,
+    endpoint: Endpoint,
+    path: str,
+    data: bytes | aiohttp.FormData,
+    headers: Mapping[str, str],
+) -> tuple[bytes, CIMultiDictProxy[str]]:
     label = endpoint.label
     sent = {**endpoint.json_headers, **headers}
+    if not sent.get("Content-Type"):
+        sent.pop("Content-Type", None)
     try:
-        async with _post(http, endpoint, path, body, sent, endpoint.call_timeout) as response:
+        async with _post(http, endpoint, path, data, sent, endpoint.call_timeout) as response:
             await _check_status(response, endpoint)
             payload = await read_body(response, endpoint.max_response_bytes)
+            return payload, response.headers
     except aiohttp.ConnectionTimeoutError:
         raise timed_out(endpoint.connect_seconds, "could not connect", label) from None
     except TimeoutError:
@@ -70,7 +107,6 @@ async def post_json(
         raise malformed(str(exc), label=label) from None
     except _TRANSPORT_ERRORS as exc:
         raise connection_error(exc, label) from None
-    return parse_payload(payload, endpoint, "the response")
 
 
 async def post_stream(
@@ -93,7 +129,8 @@ async def post_stream(
     response: aiohttp.ClientResponse | None = None
     try:
         async with asyncio.timeout_at(first_deadline):
-            response = await _post(http, endpoint, path, body, sent, endpoint.stream_timeout)
+            data = orjson.dumps(body)
+            response = await _post(http, endpoint, path, data, sent, endpoint.stream_timeout)
             await _check_status(response, endpoint)
     except aiohttp.ConnectionTimeoutError:
         raise timed_out(endpoint.connect_seconds, "could not connect", label) from None
@@ -177,13 +214,13 @@ def _post(
     http: HttpClient,
     endpoint: Endpoint,
     path: str,
-    body: JSONObject,
+    data: bytes | aiohttp.FormData,
     headers: Mapping[str, str],
     timeout: aiohttp.ClientTimeout,
 ) -> aiohttp.client._RequestContextManager:
     return http.session.post(
         endpoint.url(path),
-        data=orjson.dumps(body),
+        data=data,
         headers=headers,
         timeout=timeout,
         allow_redirects=False,

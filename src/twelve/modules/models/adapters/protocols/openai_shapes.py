@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from twelve.kernel.errors import UpstreamError
-from twelve.modules.models.api import JSONObject, Operation
+from twelve.modules.models.api import BINARY_OBJECT, JSONObject, Operation
 
 Malformed = Callable[[str], UpstreamError]
 
@@ -19,16 +19,24 @@ _TOKEN_COUNTS = ("prompt_tokens", "completion_tokens", "total_tokens")
 
 
 def check_response(operation: Operation, body: JSONObject, malformed: Malformed) -> None:
-    """A non-streaming answer: its results list, each result, and `usage`."""
-    results = body.get(operation.results)
+    """A non-streaming answer: its results list (when the operation has one), each result, and
+    `usage`. A binary answer (`BinaryAnswer`) is bytes: nothing to check."""
+    if body.get("object") == BINARY_OBJECT:
+        return
+    if operation.results is not None:
+        _check_results(operation.results, body, malformed)
+    check_usage(body.get("usage"), malformed)
+
+
+def _check_results(name: str, body: JSONObject, malformed: Malformed) -> None:
+    results = body.get(name)
     if not isinstance(results, list):
-        raise malformed(f"`{operation.results}` is not a list")
+        raise malformed(f"`{name}` is not a list")
     for index, result in enumerate(results):
-        where = f"{operation.results}[{index}]"
+        where = f"{name}[{index}]"
         if not isinstance(result, dict):
             raise malformed(f"`{where}` is not an object")
         _check_message(result.get("message"), f"{where}.message", malformed)
-    check_usage(body.get("usage"), malformed)
 
 
 def check_chunk(chunk: JSONObject, malformed: Malformed) -> None:

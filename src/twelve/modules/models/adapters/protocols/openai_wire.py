@@ -16,7 +16,7 @@ from typing import Any
 from twelve.kernel.http_client import HttpClient
 from twelve.modules.models.adapters.endpoint import Endpoint
 from twelve.modules.models.adapters.protocols.openai_shapes import check_chunk, check_response
-from twelve.modules.models.adapters.transport import parse_event, post_json, post_stream
+from twelve.modules.models.adapters.transport import parse_event, post_operation, post_stream
 from twelve.modules.models.adapters.upstream_errors import error_in_stream
 from twelve.modules.models.adapters.upstream_failures import malformed, stream_interrupted
 from twelve.modules.models.api import JSONObject, Operation
@@ -35,7 +35,7 @@ class OpenAIWire:
         self, operation: Operation, body: JSONObject, headers: Mapping[str, str]
     ) -> JSONObject:
         request = self._request(operation, body, stream=False)
-        response = await post_json(self._http, self._endpoint, operation.path, request, headers)
+        response = await post_operation(self._http, self._endpoint, operation, request, headers)
         check_response(operation, response, partial(malformed, label=self._endpoint.label))
         return response
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from twelve.modules.models.adapters.provider import ALL_CAPABILITIES, Provider
+from twelve.modules.models.adapters.provider import OPENAI_CAPABILITIES, Provider
 
 OPENAI = Provider(
     name="openai",
     protocol="openai",
-    capabilities=ALL_CAPABILITIES,
+    capabilities=OPENAI_CAPABILITIES,
     default_base_url="https://api.openai.com/v1",
 )
