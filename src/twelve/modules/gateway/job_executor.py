@@ -33,7 +33,8 @@ from twelve.modules.jobs.api import (
     Prepared,
     PrepareJob,
 )
-from twelve.modules.models.api import JSONObject
+from twelve.modules.models.api import BINARY_OBJECT, JSONObject, file_part
+from twelve.modules.storage.api import StorageService
 
 _TRACER = tracer(__name__)
 
@@ -79,12 +80,44 @@ def _parameters(endpoint: Endpoint, parameters: JSONObject) -> JSONObject:
 
 class GatewayJobs:
     def __init__(
-        self, gateway: Gateway, keys: KeyRegistry, credit_hold: CreditHold, holds: HoldsService
+        self,
+        gateway: Gateway,
+        keys: KeyRegistry,
+        credit_hold: CreditHold,
+        holds: HoldsService,
+        storage: StorageService,
     ) -> None:
         self._gateway = gateway
         self._keys = keys
         self._credit_hold = credit_hold
         self._holds = holds
+        self._storage = storage
+
+    async def _upload(self, endpoint: Endpoint, customer_id: str, parameters: JSONObject,
+                      *, content: bool) -> JSONObject:  # fmt: skip
+        """An upload route's body for a job: a job cannot upload, so `file_id` names one of the
+        customer's files, read into the form's `file` part (only its name and type at `prepare`:
+        the bytes are read when the attempt runs)."""
+        if not endpoint.form:
+            return parameters
+        file_id = parameters.get("file_id")
+        if not isinstance(file_id, str):
+            raise InvalidRequest(
+                "This task needs `file_id`: upload the file with POST /v1/files first.",
+                param="parameters.file_id",
+            )
+        stored = await self._storage.get_file(customer_id, file_id) if len(file_id) < 65 else None
+        if stored is None:
+            raise InvalidRequest(f"No such file: {file_id[:64]!r}.", param="parameters.file_id")
+        data = b"" if not content else await self._bytes(customer_id, file_id)
+        rest = {k: v for k, v in parameters.items() if k != "file_id"}
+        return rest | {"file": file_part(data, stored.filename, stored.content_type)}
+
+    async def _bytes(self, customer_id: str, file_id: str) -> bytes:
+        found = await self._storage.read_file(customer_id, file_id)
+        if found is None:
+            raise InvalidRequest(f"The file {file_id!r} is gone.", param="parameters.file_id")
+        return found.content
 
     async def _principal(self, key_id: str) -> Principal:
         principal = await self._keys.principal_of(key_id)
@@ -103,7 +136,11 @@ class GatewayJobs:
 
     async def prepare(self, command: PrepareJob) -> Prepared:
         endpoint = _endpoint(command.task_type)
-        body = _parameters(endpoint, command.parameters)
+        upload = await self._upload(
+            endpoint, command.customer_id, command.parameters, content=False
+        )
+        _parameters(endpoint, upload)
+        body = command.parameters  # kept as given (a file by its id, not its bytes)
         principal = await self._principal(command.key_id)
         exchange = self._exchange(endpoint, principal, body)
         check_allowed(principal, exchange.model)
@@ -114,9 +151,12 @@ class GatewayJobs:
         try:
             endpoint = _endpoint(command.task_type)
             principal = await self._principal(command.key_id)
+            body = await self._upload(
+                endpoint, command.customer_id, command.parameters, content=True
+            )
         except TwelveError as exc:
             return AttemptOutcome(error=_error(exc))
-        exchange = self._exchange(endpoint, principal, command.parameters)
+        exchange = self._exchange(endpoint, principal, body)
         exchange.prepaid = command.prepaid
         request_id = f"{command.job_id}:{command.attempt}"
         with (
@@ -139,17 +179,32 @@ class GatewayJobs:
         result = routed.result
         if isinstance(result, OpenStream):  # pragma: no cover - `stream` is refused at submit
             raise RuntimeError("a job's attempt opened a stream")
-        return AttemptOutcome(
-            result=result,
-            cost_micros=exchange.charged_micros or 0,
-            cost_known=not exchange.cost_unknown,
-        )
+        cost = {
+            "cost_micros": exchange.charged_micros or 0,
+            "cost_known": not exchange.cost_unknown,
+        }
+        if result.get("object") == BINARY_OBJECT:  # speech audio, a transcript as text
+            return AttemptOutcome(result=_binary_meta(result), content_b64=result["data"], **cost)
+        return AttemptOutcome(result=result, **cost)
 
     async def settle(self, hold_id: str, cost_micros: int | None) -> None:
         await self._holds.settle(hold_id, cost_micros)
 
     async def release(self, hold_id: str) -> None:
         await self._holds.release(hold_id)
+
+
+def _binary_meta(answer: JSONObject) -> JSONObject:
+    """What a job shows of a bytes answer: its type, size, usage and the file it was stored as
+    (the bytes themselves are the job's result file)."""
+    found = answer.get("headers")
+    headers: JSONObject = found if isinstance(found, dict) else {}
+    return {
+        "object": "file_result",
+        "content_type": answer.get("content_type"),
+        "file_id": headers.get("x-twelve-file-id"),
+        "usage": answer.get("usage"),
+    }
 
 
 def _error(exc: TwelveError) -> JobError:

@@ -104,10 +104,8 @@ def build(context: ModuleContext) -> Built:
         )
         context.on_serve(shared.start)
         context.on_stop(shared.stop)
-    routers = [
-        http.build_router(gateway, usage),
-        build_files_router(gateway, context.port(StorageService)),
-    ]
+    storage: StorageService = context.port(StorageService)
+    routers = [http.build_router(gateway, usage), build_files_router(gateway, storage)]
     jobs: JobsService | None = context.optional_port(JobsService)
     if jobs is not None:
         routers.append(build_jobs_router(gateway, jobs))
@@ -118,7 +116,7 @@ def build(context: ModuleContext) -> Built:
         services={
             KeysService: keys,
             RoutingStateService: RoutingState(gateway.board),
-            JobExecutor: GatewayJobs(gateway, keys, credit_hold, holds),
+            JobExecutor: GatewayJobs(gateway, keys, credit_hold, holds, storage),
         },
         routers=routers,
         direct=http.direct_routes(gateway),

@@ -171,7 +171,8 @@ class AttemptOutcome(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     result: dict[str, Any] | None = None
-    # Bytes answers (speech audio) are returned base64 in `result["b64"]` with their type.
+    # A bytes answer (speech audio): the bytes, base64; `result` then describes them.
+    content_b64: str | None = None
     error: JobError | None = None
     retryable: bool = False
     cost_micros: int = Field(default=0, description="What the attempt's usage cost.")

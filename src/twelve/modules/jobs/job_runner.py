@@ -136,7 +136,7 @@ class JobRunner:
             if ended.error is None:
                 values["status"] = "succeeded"
                 values["last_error"] = None
-                values.update(await self._result(row, ended.result or {}))
+                values.update(await self._result(row, ended.result or {}, ended.content_b64))
             else:
                 values["status"] = "dead" if ended.retryable else "failed"
             if row.callback_url:
@@ -155,7 +155,23 @@ class JobRunner:
         row = await self.rows.row(job_id)
         await self.executor.settle(hold_id, None if row.cost_unknown else row.cost_micros)
 
-    async def _result(self, row: Any, result: dict[str, Any]) -> dict[str, Any]:
+    async def _result(
+        self, row: Any, result: dict[str, Any], content_b64: str | None = None
+    ) -> dict[str, Any]:
+        if content_b64 is not None:  # bytes: a file (the feature module may have stored it)
+            file_id = result.get("file_id")
+            if file_id is None and self.storage is not None:
+                stored = await self.storage.put_file(
+                    PutFile(
+                        customer_id=row.customer_id,
+                        filename=f"{row.id}.bin",
+                        purpose="job_result",
+                        content_type=str(result.get("content_type") or "application/octet-stream"),
+                        content=content_b64.encode(),
+                    )
+                )
+                file_id = stored.id
+            return {"result": orjson.dumps(result).decode(), "result_file_id": file_id}
         encoded = orjson.dumps(result)
         if len(encoded) <= self.settings.inline_result_bytes or self.storage is None:
             return {"result": encoded.decode()}
