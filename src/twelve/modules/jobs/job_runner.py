@@ -88,14 +88,24 @@ class JobRunner:
                     code="job_timeout",
                     status=504,
                 ),
-                retryable=True,
-                cost_known=False,
+                retryable=True,  # a fault of ours is not billed as unknown usage
             )
         except TwelveError as exc:  # the executor's own refusal (e.g. the key was revoked)
             outcome = AttemptOutcome(
                 error=JobError(
                     message=exc.message, type=exc.type, code=exc.code, status=exc.status
                 ),
+            )
+        except Exception as exc:  # a fault of ours: the attempt failed, the job must not hang
+            log.exception("job_attempt_failed", job_id=job_id, attempt=number)
+            outcome = AttemptOutcome(
+                error=JobError(
+                    message=f"The attempt failed inside Twelve ({type(exc).__name__}).",
+                    type="server_error",
+                    status=500,
+                ),
+                retryable=True,
+                cost_known=False,
             )
         JOB_ATTEMPTS.labels(row.task_type, "ok" if outcome.error is None else "error").inc()
         values: dict[str, Any] = {"cost_micros": row.cost_micros + outcome.cost_micros}

@@ -14,6 +14,7 @@ the job's id (a replay's is `<job id>.<run>`): enqueuing an id twice starts it o
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import sqlite3
 from pathlib import Path
@@ -103,10 +104,18 @@ class WorkflowEngine:
     async def start(
         self, workflow: Any, key: str, priority: Priority, *args: Any, queue: str = QUEUE
     ) -> None:
-        """Enqueue `workflow(*args)` under the workflow id `key` (once, however often asked)."""
+        """Enqueue `workflow(*args)` under the workflow id `key` (once, however often asked).
+
+        Enqueued from a clean context: a job's step that starts a workflow run (document
+        analysis as a job) must enqueue it as a client would, not as DBOS's child of a step
+        (which DBOS refuses)."""
         await self.launch()
-        with SetWorkflowID(key), SetEnqueueOptions(priority=PRIORITY_RANK[priority]):
-            await self._queues[queue].enqueue_async(workflow, *args)
+
+        async def enqueue() -> None:
+            with SetWorkflowID(key), SetEnqueueOptions(priority=PRIORITY_RANK[priority]):
+                await self._queues[queue].enqueue_async(workflow, *args)
+
+        await asyncio.create_task(enqueue(), context=contextvars.Context())
 
     async def exists(self, job_id: str, run: int) -> bool:
         await self.launch()
