@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import yaml
 
-from tests.e2e.jobs_stack import jobs_config, jobs_env, new_key
+from tests.e2e.jobs_stack import Receiver, jobs_config, jobs_env, new_key
 from tests.e2e.server import TwelveServer
 from tests.fakes.upstream import FakeUpstream
 
@@ -66,6 +67,15 @@ WORKFLOWS = [
         "steps": [
             {"name": "first", "capability": "chat", "model": "priced-echo", "input": chat("one")},
             {"name": "second", "capability": "chat", "model": "priced-echo", "input": chat("two")},
+        ],
+    },
+    {
+        "name": "calls",
+        "steps": [
+            {"name": "post", "capability": "http",
+             "input": {"url": "${request.hook}", "json": {"topic": "${request.topic}"}}},
+            {"name": "private", "capability": "http", "on_failure": "continue",
+             "input": {"url": "http://10.1.2.3/x", "method": "GET"}},
         ],
     },
     {
@@ -246,3 +256,15 @@ def test_each_model_step_is_charged_and_a_budget_caps_the_run(client: httpx.Clie
     unlimited = run(client, "capped", {})
     assert unlimited["status"] == "succeeded"
     assert all(s["cost_micros"] > 0 for s in unlimited["steps"])
+
+
+def test_an_http_step_calls_out_under_the_url_guard(client: httpx.Client) -> None:
+    with Receiver() as receiver:
+        found = run(client, "calls", {"hook": receiver.url, "topic": "tea"})
+        _headers, body = receiver.received[-1]
+    steps = steps_of(found)
+    assert found["status"] == "succeeded", found
+    assert steps["post"]["output"]["status"] == 204
+    assert orjson.loads(body) == {"topic": "tea"}
+    assert steps["private"]["status"] == "failed" and steps["private"]["outcome"] == "continued"
+    assert "public address" in steps["private"]["error"]["message"]

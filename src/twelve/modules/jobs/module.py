@@ -14,6 +14,7 @@ from typing import Any
 from twelve.kernel.module_spec import Built, ModuleContext, ModuleSpec, migrations_of
 from twelve.modules.events.api import EventsService
 from twelve.modules.jobs import job_workflow, saga
+from twelve.modules.jobs.adapters.http_call import HttpCall
 from twelve.modules.jobs.api import JobExecutor, JobsService, WorkflowsService
 from twelve.modules.jobs.job_rows import JobRows
 from twelve.modules.jobs.job_runner import JobRunner
@@ -52,7 +53,9 @@ def build(context: ModuleContext) -> Built:
     runner = JobRunner(rows, settings, executor, storage, events)
     service = Jobs(rows, engine, runner, settings, events)
     runs = WorkflowRows(context.database)
-    sagas = SagaRunner(runs, executor, storage, events)
+    http = HttpCall(settings.allow_networks, settings.http_max_response_bytes)
+    context.on_stop(http.close)
+    sagas = SagaRunner(runs, executor, storage, events, http)
     definitions = load_workflows(context.process.config)
     workflows = Workflows(runs, engine, definitions, storage, events)
     runner.workflows = workflows

@@ -18,6 +18,7 @@ import orjson
 from twelve.kernel.errors import TwelveError
 from twelve.kernel.telemetry.tracing import continued, traceparent_now, tracer
 from twelve.modules.events.api import EventsService, Notify
+from twelve.modules.jobs.adapters.http_call import HttpCall
 from twelve.modules.jobs.api import ExecuteAttempt, JobError, JobExecutor, StepState
 from twelve.modules.jobs.workflow_definitions import StepDefinition, WorkflowDefinition
 from twelve.modules.jobs.workflow_inputs import fill
@@ -68,7 +69,9 @@ class SagaRunner:
         executor: JobExecutor,
         storage: StorageService | None,
         events: EventsService | None,
+        http: HttpCall,
     ) -> None:
+        self.http = http
         self.rows = rows
         self.executor = executor
         self.storage = storage
@@ -150,6 +153,8 @@ class SagaRunner:
             return await self._store(row, body), None
         if step.capability == "notify":
             return await self._notify(row, body), None
+        if step.capability == "http":
+            return await self.http.send(body), None
         assert step.operation is not None
         last: JobError | None = None
         for model in step.models:  # the model, then its fallbacks, in order

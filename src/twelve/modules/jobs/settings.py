@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class JobsSettings(BaseSettings):
@@ -36,3 +39,17 @@ class JobsSettings(BaseSettings):
     # How often serving processes refresh the queue-depth metric and re-queue jobs whose
     # workflow was never started (a crash between the job row and the enqueue).
     reconcile_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # Networks a workflow's `http` step may reach although they are loopback or private (tests,
+    # an intranet): comma-separated CIDRs. Empty: only public addresses.
+    allow_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list
+    )
+    # An `http` step's answer is read up to this many bytes.
+    http_max_response_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+
+    @field_validator("allow_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [ip_network(p.strip(), strict=False) for p in value.split(",") if p.strip()]
+        return value

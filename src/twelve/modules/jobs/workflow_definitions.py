@@ -34,10 +34,11 @@ CAPABILITIES: dict[str, str | None] = {
     "image_analysis": "image_analysis",
     "store": None,
     "notify": None,
+    "http": None,
 }
 Capability = Literal[
     "chat", "completion", "embedding", "transcription", "speech", "image_generation", "ocr",
-    "summarize", "classify", "image_analysis", "store", "notify",
+    "summarize", "classify", "image_analysis", "store", "notify", "http",
 ]  # fmt: skip
 Policy = Literal["fail", "partial", "retry_later", "continue"]
 _NAME = r"^[a-z][a-z0-9_]{0,62}$"
@@ -189,6 +190,8 @@ def check_references(workflow: WorkflowDefinition) -> None:
                 f"steps.{index}.input: ${{{reference}}} is neither request.<field> nor "
                 "steps.<name>.output[.<field>]"
             )
+        if step.capability == "http" and "url" not in step.input:
+            raise ValueError(f"steps.{index}.input: an http step needs `url`")
         if step.operation is not None and not step.models:
             raise ValueError(f"steps.{index}.model: a {step.capability} step needs a model")
         earlier.add(step.name)
