@@ -18,6 +18,7 @@ CATALOGUE = {
     "local-embed": "all-MiniLM-L6-v2 sentence embeddings, 384 dimensions",
     "local-classify": "zero-shot classification over local-embed",
     "local-summarize": "extractive summarisation (LexRank over local-embed)",
+    "local-chat": "SmolLM2-135M-Instruct (Q4_1 GGUF) on llama.cpp: chat and text completions",
 }
 
 

@@ -23,3 +23,11 @@ class SidecarSettings(BaseSettings):
     max_input_chars: int = Field(default=100_000, ge=1)
     # Load every model at start-up instead of on first use.
     preload: bool = False
+    # local-chat (llama.cpp): its context window in tokens (prompt + answer), the answer's length
+    # when a request names none and the most it may ask for, its CPU threads, and a wall-clock
+    # bound on one generation (stopped with finish_reason "length" past it).
+    chat_context: int = Field(default=2048, ge=256, le=8192)
+    chat_default_max_tokens: int = Field(default=256, ge=1, le=8192)
+    chat_max_tokens: int = Field(default=1024, ge=1, le=8192)
+    chat_threads: int = Field(default=2, ge=1, le=64)
+    chat_max_seconds: float = Field(default=120.0, gt=0, le=3600)
