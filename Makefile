@@ -13,8 +13,15 @@ export TWELVE_CONFIG
 # Debian packages the sidecar's local models run on, installed by `make` when missing:
 # flite speaks (local-tts), tesseract reads (local-ocr).
 DEBIAN_PACKAGES := flite tesseract-ocr tesseract-ocr-eng
+# llama.cpp for local-chat: no wheel on PyPI, so it is built from source once (6-8 minutes on
+# 2 cores) into a wheel cache that outlives `make clean`, and installed from there. Portable CPU
+# flags: the default native build died with SIGILL on a VM whose CPU flags lie.
+LLAMA_CPP_VERSION := 0.3.36
+WHEEL_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/twelve/wheels
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
+	-DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
-.PHONY: run test lint types contracts pytest bench demo-upstream setup setup-runtime check-python clean
+.PHONY: run test lint types contracts pytest bench demo-upstream setup setup-runtime check-python clean llama-cpp
 
 check-python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' 2>/dev/null || { \
@@ -34,7 +41,24 @@ $(RUNTIME): pyproject.toml requirements.lock requirements-data.lock
 	$(PY) -m pip install --quiet -r requirements.lock
 	$(PY) -m pip install --quiet --no-deps --ignore-requires-python -r requirements-data.lock
 	$(PY) -m pip install --quiet --no-deps -e .
+	@$(MAKE) --no-print-directory llama-cpp
 	touch $(RUNTIME)
+
+# Build (when the cache has none; the wheel is py3-none: llama.cpp is loaded by ctypes) and install llama-cpp-python. A failed build
+# is not fatal: local-chat then answers 503 model_not_installed, naming what to install.
+llama-cpp:
+	@wheel=$$(ls $(WHEEL_CACHE)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl 2>/dev/null | head -1); \
+	if [ -z "$$wheel" ]; then \
+	  echo "make: building llama-cpp-python $(LLAMA_CPP_VERSION) for local-chat, once (6-8 minutes on 2 cores; cached in $(WHEEL_CACHE))"; \
+	  mkdir -p $(WHEEL_CACHE) && CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PY) -m pip wheel --quiet --no-deps --no-cache-dir \
+	    -w $(WHEEL_CACHE) llama-cpp-python==$(LLAMA_CPP_VERSION) >$(WHEEL_CACHE)/llama-build.log 2>&1 \
+	    && wheel=$$(ls $(WHEEL_CACHE)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl 2>/dev/null | head -1); \
+	fi; \
+	if [ -n "$$wheel" ]; then \
+	  $(PY) -m pip install --quiet --no-deps "$$wheel"; \
+	else \
+	  echo "make: could not build llama-cpp-python $(LLAMA_CPP_VERSION) (it needs cmake and a C++ compiler; log: $(WHEEL_CACHE)/llama-build.log); local-chat will answer 503 until it is built" >&2; \
+	fi
 
 # Debian's chromium drives the browser tests (Playwright with executable_path; no browser download).
 $(DEV): $(RUNTIME) requirements-dev.lock

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 
+from twelve.sidecar.chat_routes import chat_router
 from twelve.sidecar.missing import MissingModel
 from twelve.sidecar.models import CATALOGUE, LocalModels
 from twelve.sidecar.runner import Overloaded
@@ -186,4 +187,5 @@ def create_app(settings: SidecarSettings | None = None) -> FastAPI:
         }
 
     app.include_router(speech_router(settings, models, error))
+    app.include_router(chat_router(settings, models.telemetry, error))
     return app

@@ -22,6 +22,7 @@ CATALOGUE = {
     "local-vision": "image labels (EfficientNet-Lite0), faces (OpenCV Haar), safety (open_nsfw)",
     "local-stt": "speech to text: Whisper tiny.en (CTranslate2 int8), English",
     "local-tts": "text to speech: flite, its built-in voices",
+    "local-chat": "SmolLM2-135M-Instruct (Q4_1 GGUF) on llama.cpp: chat and text completions",
 }
 
 

@@ -43,3 +43,11 @@ class SidecarSettings(BaseSettings):
     ocr_timeout_seconds: float = Field(default=60.0, gt=0, le=600)
     nsfw_threshold: float = Field(default=0.5, gt=0, le=1)  # local-vision: safe below this score
     cache_dir: Path = Path("data") / "cache"  # models built from installed wheels (never fetched)
+    # local-chat (llama.cpp): its context window in tokens (prompt + answer), the answer's length
+    # when a request names none and the most it may ask for, its CPU threads, and a wall-clock
+    # bound on one generation (stopped with finish_reason "length" past it).
+    chat_context: int = Field(default=2048, ge=256, le=8192)
+    chat_default_max_tokens: int = Field(default=256, ge=1, le=8192)
+    chat_max_tokens: int = Field(default=1024, ge=1, le=8192)
+    chat_threads: int = Field(default=2, ge=1, le=64)
+    chat_max_seconds: float = Field(default=120.0, gt=0, le=3600)
