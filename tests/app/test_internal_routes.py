@@ -47,7 +47,7 @@ async def internal(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
 def test_every_served_port_has_internal_routes() -> None:
     assert {name for name, _ in METHODS} == {
         "gateway", "chat", "completion", "embeddings", "images", "audio", "credits", "models",
-        "storage", "events",
+        "storage", "events", "jobs",
     }  # fmt: skip
 
 

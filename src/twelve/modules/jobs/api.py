@@ -35,8 +35,14 @@ __all__ = [
     "Prepared",
     "Priority",
     "QueueDepth",
+    "StartWorkflow",
+    "StepState",
     "SubmitJob",
     "TaskType",
+    "WorkflowPage",
+    "WorkflowRun",
+    "WorkflowStatus",
+    "WorkflowsService",
 ]
 
 TaskType = Literal[
