@@ -173,6 +173,6 @@ async def test_a_busy_model_answers_503_with_retry_after_and_health_stays_up() -
 async def test_models_and_metrics_are_listed(sidecar: httpx.AsyncClient) -> None:
     await embed(sidecar, ["count me"])
     listed = (await sidecar.get("/v1/models")).json()
-    assert {m["id"] for m in listed["data"]} == {"local-embed", "local-classify", "local-summarize"}
+    assert {m["id"] for m in listed["data"]} >= {"local-embed", "local-classify", "local-summarize"}
     metrics = (await sidecar.get("/metrics")).text
     assert 'twelve_sidecar_inference_seconds_count{model="local-embed"}' in metrics
