@@ -14,8 +14,8 @@ export TWELVE_CONFIG
 # flite speaks (local-tts), tesseract reads (local-ocr).
 DEBIAN_PACKAGES := flite tesseract-ocr tesseract-ocr-eng
 # llama.cpp for local-chat: no wheel on PyPI, so it is built from source once (6-8 minutes on
-# 2 cores) into a wheel cache that outlives `make clean`, and installed from there. Portable CPU
-# flags: the default native build died with SIGILL on a VM whose CPU flags lie.
+# 2 idle cores, far longer on a busy machine) into a wheel cache that outlives `make clean`, and
+# is installed from there. Portable CPU flags: the default native build died with SIGILL here.
 LLAMA_CPP_VERSION := 0.3.36
 WHEEL_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/twelve/wheels
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
