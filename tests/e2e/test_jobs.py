@@ -27,7 +27,8 @@ def twelve(
     root = tmp_path_factory.mktemp("jobs")
     extra = {"always-failing": "flaky-3", "never": "fail-500", "cheap": "gpt-echo"}
     config = jobs_config(root / "twelve.yaml", upstream.base_url, extra)
-    server = TwelveServer(jobs_env(config, root / "data", admin_key), root / "stderr.log")
+    env = jobs_env(config, root / "data", admin_key) | {"TWELVE_JOBS_INLINE_RESULT_BYTES": "1024"}
+    server = TwelveServer(env, root / "stderr.log")
     server.start()
     yield server
     server.stop()
@@ -228,3 +229,15 @@ def test_the_submitting_trace_continues_into_the_job_and_its_webhook(
     call = next(r for r in upstream.requests if trace_id in str(r.json))
     assert call.headers["traceparent"].split("-")[1] == trace_id  # the attempt's model call
     assert hook_headers["traceparent"].split("-")[1] == trace_id  # the webhook
+
+
+def test_a_result_too_large_to_inline_is_a_file(acme: httpx.Client) -> None:
+    long_text = "word " * 400  # the echo answer is over TWELVE_JOBS_INLINE_RESULT_BYTES
+    ended = wait_ended(acme, acme.post("/v1/jobs", json=chat_job(long_text)).json()["id"])
+    assert ended["status"] == "succeeded" and ended["result"] is None, ended
+    content = acme.get(f"/v1/files/{ended['result_file_id']}/content")
+    assert content.status_code == 200
+    answer = content.json()
+    assert answer["choices"][0]["message"]["content"] == "echo: " + long_text
+    listed = acme.get("/v1/files", params={"purpose": "job_result"}).json()["data"]
+    assert [f["id"] for f in listed].count(ended["result_file_id"]) == 1
