@@ -11,8 +11,8 @@ DEV := $(VENV)/.dev-installed
 TWELVE_CONFIG ?= config/twelve.yaml
 export TWELVE_CONFIG
 # Debian packages the sidecar's local models run on, installed by `make` when missing:
-# flite speaks (local-tts), tesseract reads (local-ocr).
-DEBIAN_PACKAGES := flite tesseract-ocr tesseract-ocr-eng
+# flite speaks (local-tts), tesseract reads (local-ocr), cmake and g++ build llama.cpp (local-chat).
+DEBIAN_PACKAGES := flite tesseract-ocr tesseract-ocr-eng cmake g++
 # llama.cpp for local-chat: no wheel on PyPI, so it is built from source once (6-8 minutes on
 # 2 idle cores, far longer on a busy machine) into a wheel cache that outlives `make clean`, and
 # is installed from there. Portable CPU flags: the default native build died with SIGILL here.
