@@ -135,8 +135,8 @@ def test_the_banner_tells_the_truth(plain_server: TwelveServer) -> None:
     lines = plain_server.stderr().splitlines()
     banner = [line for line in lines if line.startswith("Twelve: ")]
     served = (
-        "gateway, chat, completion, embeddings, images, audio, credits, models, storage, events, "
-        "admin"
+        "gateway, chat, completion, embeddings, images, audio, credits, models, jobs, storage, "
+        "events, admin"
     )
     assert f"Twelve: modules {served}" in banner
     assert "Twelve: 0 models from no TWELVE_CONFIG" in banner

@@ -39,7 +39,7 @@ def wait_for(client: httpx.Client, run_id: str, ready: Any, seconds: float = 60)
 def test_a_killed_worker_resumes_each_run_without_repeating_finished_steps(
     killed_in: int, upstream: FakeUpstream, admin_key: str, tmp_path: Path
 ) -> None:
-    config = jobs_config(tmp_path / "twelve.yaml", upstream.base_url, {"slowly": "slow-700"})
+    config = jobs_config(tmp_path / "twelve.yaml", upstream.base_url, {"slowly": "slow-400"})
     workflow = {"name": "three", "steps": [step("one"), step("two"), step("three")]}
     with config.open("a", encoding="utf-8") as f:
         f.write(yaml.safe_dump({"workflows": [workflow]}))
@@ -58,7 +58,7 @@ def test_a_killed_worker_resumes_each_run_without_repeating_finished_steps(
                 tag = f"k{killed_in}r{round_}t{time.monotonic_ns()}"
                 run_id = client.post("/v1/workflows/three", json={"tag": tag}).json()["id"]
                 wait_for(client, run_id, lambda r: r["steps"][killed_in]["status"] == "running")
-                time.sleep(0.2)  # mid-call: the slow model answers after 0.7 s
+                time.sleep(0.15)  # mid-call: the slow model answers after 0.4 s
                 worker.kill()
                 worker.start()
                 found = wait_for(client, run_id, lambda r: r["status"] not in ("queued", "running"))

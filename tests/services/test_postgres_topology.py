@@ -28,7 +28,9 @@ async def test_one_dsn_gives_every_module_its_own_schema(tmp_path: Path) -> None
             assert principal is not None
             assert principal.customer_id == customer.id
             databases = (await container.readiness()).databases
-            assert databases == {"gateway": True, "credits": True, "storage": True, "events": True}
+            assert databases == {
+                "gateway": True, "credits": True, "jobs": True, "storage": True, "events": True,
+            }  # fmt: skip
         finally:
             await container.stop()
 

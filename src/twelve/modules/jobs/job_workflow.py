@@ -12,14 +12,15 @@ installs at launch (DBOS may run a workflow on a thread of its own).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar, cast
 
 from dbos import DBOS
 
 from twelve.modules.jobs.job_runner import JobRunner
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 _runner: JobRunner | None = None
 
@@ -43,22 +44,32 @@ def _runner_now() -> JobRunner:
     return _runner
 
 
-@DBOS.step(name="twelve.jobs.begin")
+# Steps are retried on failure (a database busy under several workers, a blip): each one's
+# writes are conditional, so running one again changes nothing twice. A model call in an attempt
+# is at least once anyway.
+def retried_step(name: str) -> Callable[[F], F]:
+    step = DBOS.step(
+        name=name, retries_allowed=True, max_attempts=8, interval_seconds=0.5, backoff_rate=2.0
+    )
+    return cast(Callable[[F], F], step)
+
+
+@retried_step("twelve.jobs.begin")
 async def begin(job_id: str, run: int) -> dict[str, Any] | None:
     return await on_runner_loop(_runner_now().loop, _runner_now().begin(job_id, run))
 
 
-@DBOS.step(name="twelve.jobs.attempt")
+@retried_step("twelve.jobs.attempt")
 async def attempt(job_id: str, run: int, number: int) -> dict[str, Any] | None:
     return await on_runner_loop(_runner_now().loop, _runner_now().attempt(job_id, run, number))
 
 
-@DBOS.step(name="twelve.jobs.finish")
+@retried_step("twelve.jobs.finish")
 async def finish(job_id: str, run: int, outcome: dict[str, Any] | None) -> str:
     return await on_runner_loop(_runner_now().loop, _runner_now().finish(job_id, run, outcome))
 
 
-@DBOS.step(name="twelve.jobs.notify", retries_allowed=True, max_attempts=5, interval_seconds=1.0)
+@retried_step("twelve.jobs.notify")
 async def notify(job_id: str, run: int) -> None:
     await on_runner_loop(_runner_now().loop, _runner_now().notify(job_id, run))
 

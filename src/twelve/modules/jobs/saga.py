@@ -19,7 +19,7 @@ from typing import Any
 
 from dbos import DBOS
 
-from twelve.modules.jobs.job_workflow import on_runner_loop
+from twelve.modules.jobs.job_workflow import on_runner_loop, retried_step
 from twelve.modules.jobs.saga_runner import SagaRunner
 
 _runner: SagaRunner | None = None
@@ -38,27 +38,27 @@ def _now() -> SagaRunner:
     return _runner
 
 
-@DBOS.step(name="twelve.workflows.begin")
+@retried_step("twelve.workflows.begin")
 async def begin(run_id: str) -> dict[str, Any] | None:
     return await on_runner_loop(_now().loop, _now().begin(run_id))
 
 
-@DBOS.step(name="twelve.workflows.attempt")
+@retried_step("twelve.workflows.attempt")
 async def attempt(run_id: str, index: int, number: int) -> dict[str, Any]:
     return await on_runner_loop(_now().loop, _now().attempt(run_id, index, number))
 
 
-@DBOS.step(name="twelve.workflows.give_up")
+@retried_step("twelve.workflows.give_up")
 async def give_up(run_id: str, index: int, status: str, outcome: str | None, output: Any) -> None:
     await on_runner_loop(_now().loop, _now().give_up(run_id, index, status, outcome, output))
 
 
-@DBOS.step(name="twelve.workflows.compensate", retries_allowed=True, max_attempts=3)
+@retried_step("twelve.workflows.compensate")
 async def compensate(run_id: str, index: int) -> None:
     await on_runner_loop(_now().loop, _now().compensate(run_id, index))
 
 
-@DBOS.step(name="twelve.workflows.finish")
+@retried_step("twelve.workflows.finish")
 async def finish(run_id: str, status: str, partial: bool, failed: int | None) -> str:
     return await on_runner_loop(_now().loop, _now().finish(run_id, status, partial, failed))
 

@@ -22,6 +22,7 @@ from twelve.kernel.telemetry.metrics import JOBS_SUBMITTED, QUEUE_DEPTH
 from twelve.modules.events.api import EventsService
 from twelve.modules.jobs.api import (
     Job,
+    JobError,
     JobExecutor,
     JobPage,
     JobStatus,
@@ -38,6 +39,8 @@ from twelve.modules.jobs.settings import JobsSettings
 from twelve.modules.jobs.workflow_engine import WorkflowEngine
 
 log = get_logger("twelve.jobs")
+# How often a serving process resumes a workflow that raised before it fails its job.
+RESUMES = 3
 
 
 class QueueFull(TwelveError):
@@ -63,6 +66,7 @@ class Jobs:
         self._events = events
         self._depth: tuple[float, QueueDepth] | None = None
         self._reconciler: asyncio.Task[None] | None = None
+        self._resumed: dict[str, int] = {}  # workflow id -> times resumed by this process
 
     @property
     def _executor(self) -> JobExecutor:
@@ -274,6 +278,7 @@ class Jobs:
         await self.queue_depth()
         if not self.engine.launched:
             return
+        await self._resume_errored()
         for job_id in await self.rows.queued_ids(older_than=int(time.time()) - 10):
             row = await self.rows.row(job_id)
             if row is None or row.status != "queued":
@@ -281,3 +286,39 @@ class Jobs:
             if not await self.engine.exists(job_id, row.run):
                 log.warning("job_requeued", job_id=job_id)
                 await self.engine.enqueue(run_job, job_id, row.run, row.priority)
+
+    async def _resume_errored(self) -> None:
+        """A job or run whose workflow raised (a step failed past its retries: a database busy
+        for long, a bug) is resumed from its last finished step, a few times; after that it
+        fails, so nothing stays `running` for ever."""
+        for name in ("twelve.jobs.run", "twelve.workflows.run"):
+            for key in await self.engine.errored(name):
+                tries = self._resumed.get(key, 0)
+                if tries < RESUMES:
+                    self._resumed[key] = tries + 1
+                    log.warning("workflow_resumed", workflow_id=key, times=tries + 1)
+                    await self.engine.resume(key)
+                elif tries == RESUMES:
+                    self._resumed[key] = tries + 1
+                    await self._give_up(name, key)
+
+    async def _give_up(self, name: str, key: str) -> None:
+        error = JobError(
+            message="The job failed inside Twelve; an admin can retry it.", type="server_error"
+        ).model_dump_json()
+        if name == "twelve.jobs.run":
+            job_id, _, run = key.partition(".")
+            row = await self.rows.row(job_id)
+            if row is None:
+                return
+            finished = int(time.time())
+            moved = await self.rows.move(
+                job_id, int(run or 1), OPEN, status="failed", last_error=error, finished_at=finished
+            )
+            if moved:
+                await self.runner.settle(job_id, row.hold_id)
+        elif self.runner.workflows is not None:
+            await self.runner.workflows.rows.move(
+                key, ("queued", "running"), status="failed", error=error,
+                finished_at=int(time.time()),
+            )  # fmt: skip

@@ -121,6 +121,18 @@ class WorkflowEngine:
         await self.launch()
         return await DBOS.get_workflow_status_async(workflow_id(job_id, run)) is not None
 
+    async def errored(self, name: str, limit: int = 100) -> list[str]:
+        """Ids of `name` workflows whose run raised (a step's retries spent): resumable."""
+        await self.launch()
+        found = await DBOS.list_workflows_async(
+            status="ERROR", name=name, limit=limit, load_input=False, load_output=False
+        )
+        return [w.workflow_id for w in found]
+
+    async def resume(self, key: str) -> None:
+        """Run a workflow that raised again from its last finished step."""
+        await asyncio.create_task(DBOS.resume_workflow_async(key), context=contextvars.Context())
+
     async def cancel(self, job_id: str, run: int) -> None:
         await self.launch()
         if await self.exists(job_id, run):
