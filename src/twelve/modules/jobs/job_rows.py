@@ -11,11 +11,12 @@ import time
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from twelve.kernel.db import Database
 from twelve.kernel.unit_of_work import OutboxWriter, UnitOfWork
+from twelve.modules.jobs.adapters.newest_first import newest_first
 from twelve.modules.jobs.adapters.tables import jobs
 from twelve.modules.jobs.api import Job, JobError, JobPage, JobStatus
 from twelve.modules.jobs.domain import OPEN
@@ -93,25 +94,8 @@ class JobRows:
     async def page(
         self, customer_id: str | None, status: JobStatus | None, limit: int, after: str | None
     ) -> JobPage:
-        order = (jobs.c.created_at.desc(), jobs.c.id.desc())
-        query = select(jobs).order_by(*order).limit(limit + 1)
-        if customer_id is not None:
-            query = query.where(jobs.c.customer_id == customer_id)
-        if status is not None:
-            query = query.where(jobs.c.status == status)
-        if after is not None:
-            cursor = await self.row(after)
-            if cursor is None or (customer_id is not None and cursor.customer_id != customer_id):
-                return JobPage(data=[], has_more=False)
-            query = query.where(
-                or_(
-                    jobs.c.created_at < cursor.created_at,
-                    and_(jobs.c.created_at == cursor.created_at, jobs.c.id < cursor.id),
-                )
-            )
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
-        return JobPage(data=[_job(r) for r in rows[:limit]], has_more=len(rows) > limit)
+        rows, more = await newest_first(self._db, jobs, customer_id, status, limit, after)
+        return JobPage(data=[_job(r) for r in rows], has_more=more)
 
     async def counts(self) -> dict[tuple[str, str], int]:
         """(status, priority) -> jobs, for queued and running ones."""

@@ -6,9 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 
 from twelve.kernel.db import Database
+from twelve.modules.jobs.adapters.newest_first import newest_first
 from twelve.modules.jobs.adapters.tables import workflow_runs as runs
 from twelve.modules.jobs.api import JobError, StepState, WorkflowPage, WorkflowRun, WorkflowStatus
 
@@ -71,21 +72,5 @@ class WorkflowRows:
     async def page(
         self, customer_id: str | None, status: WorkflowStatus | None, limit: int, after: str | None
     ) -> WorkflowPage:
-        query = select(runs).order_by(runs.c.created_at.desc(), runs.c.id.desc()).limit(limit + 1)
-        if customer_id is not None:
-            query = query.where(runs.c.customer_id == customer_id)
-        if status is not None:
-            query = query.where(runs.c.status == status)
-        if after is not None:
-            cursor = await self.row(after)
-            if cursor is None or (customer_id is not None and cursor.customer_id != customer_id):
-                return WorkflowPage(data=[], has_more=False)
-            query = query.where(
-                or_(
-                    runs.c.created_at < cursor.created_at,
-                    and_(runs.c.created_at == cursor.created_at, runs.c.id < cursor.id),
-                )
-            )
-        async with self._db.read() as conn:
-            rows = (await conn.execute(query)).all()
-        return WorkflowPage(data=[run_of(r) for r in rows[:limit]], has_more=len(rows) > limit)
+        rows, more = await newest_first(self._db, runs, customer_id, status, limit, after)
+        return WorkflowPage(data=[run_of(r) for r in rows], has_more=more)
