@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, text
 
-from twelve.kernel.db import Database, module_database_url
+from twelve.kernel.db import BUSY_TIMEOUT_MS, Database, module_database_url
+from twelve.kernel.errors import DatabaseBusy
 
 metadata = MetaData()
 counter = Table("counter", metadata, Column("n", Integer, nullable=False))
@@ -15,7 +19,7 @@ async def test_sqlite_is_wal_with_a_busy_timeout(tmp_path: Path) -> None:
     db = Database("x", f"sqlite:///{tmp_path / 'x.db'}")
     async with db.read() as conn:
         assert (await conn.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
-        assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == 5000
+        assert (await conn.execute(text("PRAGMA busy_timeout"))).scalar() == BUSY_TIMEOUT_MS
     assert await db.ping()
     await db.dispose()
 
@@ -36,6 +40,59 @@ async def test_concurrent_sqlite_writers_queue_instead_of_failing(tmp_path: Path
     await asyncio.gather(*(increment() for _ in range(25)))
     async with db.read() as conn:
         assert (await conn.execute(text("SELECT n FROM counter"))).scalar_one() == 25
+    await db.dispose()
+
+
+async def test_writers_of_one_process_take_turns(tmp_path: Path) -> None:
+    """One writer of a process waits on the file's lock at a time; the rest queue in-process, so
+    they cannot crowd out another process's writer (SQLite's busy handler polls, unfairly)."""
+    db = Database("x", f"sqlite:///{tmp_path / 'x.db'}")
+    inside, most = 0, 0
+
+    async def write() -> None:
+        nonlocal inside, most
+        async with db.write() as conn:
+            inside += 1
+            most = max(most, inside)
+            await conn.execute(text("SELECT 1"))
+            await asyncio.sleep(0.001)
+            inside -= 1
+
+    await asyncio.gather(*(write() for _ in range(20)))
+    assert most == 1
+    await db.dispose()
+
+
+async def test_a_lock_held_past_the_busy_timeout_is_a_retryable_503(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    db = Database("credits", f"sqlite:///{path}", busy_timeout_ms=200)
+    async with db.write() as conn:
+        await conn.run_sync(metadata.create_all)
+    held, release = threading.Event(), threading.Event()
+
+    def other_process_writer() -> None:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        held.set()
+        release.wait(10)
+        other.execute("ROLLBACK")
+        other.close()
+
+    thread = threading.Thread(target=other_process_writer)
+    thread.start()
+    try:
+        await asyncio.to_thread(held.wait, 10)
+        with pytest.raises(DatabaseBusy) as busy:
+            async with db.write() as conn:
+                await conn.execute(counter.insert().values(n=1))
+        assert busy.value.status == 503 and busy.value.headers["Retry-After"] == "1"
+    finally:
+        release.set()
+        await asyncio.to_thread(thread.join, 10)
+    async with db.write() as conn:  # the lock is free again: the next writer goes through
+        await conn.execute(counter.insert().values(n=2))
+    async with db.read() as conn:
+        assert (await conn.execute(text("SELECT n FROM counter"))).scalars().all() == [2]
     await db.dispose()
 
 

@@ -1,12 +1,20 @@
 """One async database per module: a SQLite file by default, PostgreSQL when configured.
 
 SQLite gets WAL, a busy timeout and `BEGIN IMMEDIATE` for writers, so concurrent writers queue
-instead of failing. On PostgreSQL each module lives in its own schema (or its own database when
-given a URL of its own), so no module can read another's tables by accident.
+instead of failing. Within a process, writers to one file also queue on an asyncio lock: SQLite's
+busy handler polls, so eight writers of one process polling for the lock starve the one writer of
+another process (a `twelve worker` next to `twelve serve`); with the lock each process has one
+writer waiting at a time. A writer that still cannot get the file's lock within the busy timeout
+gets `DatabaseBusy` (503 with Retry-After), never a 500.
+
+On PostgreSQL each module lives in its own schema (or its own database when given a URL of its
+own), so no module can read another's tables by accident.
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,9 +22,14 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-BUSY_TIMEOUT_MS = 5000
+from twelve.kernel.errors import DatabaseBusy
+
+# As DBOS sets on its own SQLite system database: under a burst of writers from several processes
+# on two cores, five seconds was seen to run out.
+BUSY_TIMEOUT_MS = 30_000
 
 
 class Database:
@@ -30,13 +43,18 @@ class Database:
         schema: str | None = None,
         pool_size: int = 10,
         max_overflow: int = 10,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
     ) -> None:
         self.name = name
+        self._busy_ms = busy_timeout_ms
         self._pool = (pool_size, max_overflow)
         self.url = make_url(url)
         self.schema = schema
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.engine = self._create_engine()
+        self._writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def _create_engine(self) -> AsyncEngine:
         if self.is_sqlite:
@@ -49,7 +67,7 @@ class Database:
                 self.url.set(drivername="sqlite+aiosqlite"),
                 pool_size=5,
                 max_overflow=10,
-                connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "isolation_level": None},
+                connect_args={"timeout": self._busy_ms / 1000, "isolation_level": None},
             )
             event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
             event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
@@ -84,11 +102,34 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction that commits on success (BEGIN IMMEDIATE on SQLite)."""
-        async with self.engine.connect() as conn:
-            if self.is_sqlite:
-                await conn.execution_options(twelve_write=True)
-            async with conn.begin():
+        if not self.is_sqlite:
+            async with self.engine.connect() as conn, conn.begin():
                 yield conn
+            return
+        try:
+            async with asyncio.timeout(self._busy_ms / 1000):
+                await self._writer().acquire()
+        except TimeoutError:
+            raise DatabaseBusy(self.name) from None
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execution_options(twelve_write=True)
+                async with conn.begin():
+                    yield conn
+        except OperationalError as exc:
+            if "locked" in str(exc.orig) or "busy" in str(exc.orig):
+                raise DatabaseBusy(self.name) from exc
+            raise
+        finally:
+            self._writer().release()
+
+    def _writer(self) -> asyncio.Lock:
+        """This process's queue of writers on this loop (asyncio locks belong to one loop)."""
+        loop = asyncio.get_running_loop()
+        lock = self._writers.get(loop)
+        if lock is None:
+            lock = self._writers[loop] = asyncio.Lock()
+        return lock
 
     async def ping(self) -> bool:
         try:
@@ -104,8 +145,7 @@ class Database:
 
 def _sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode=WAL")  # the busy timeout is sqlite3.connect's `timeout`
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

@@ -126,3 +126,16 @@ class UpstreamTimeout(UpstreamError):
             retryable=True,
             kind="timeout",
         )
+
+
+class DatabaseBusy(TwelveError):
+    """A write that could not get its database's lock in time: the client may try again."""
+
+    status = 503
+    type = "server_error"
+    code = "database_busy"
+
+    def __init__(self, database: str) -> None:
+        super().__init__(
+            f"The {database} store is busy; please retry shortly.", headers={"Retry-After": "1"}
+        )
