@@ -65,8 +65,12 @@ WORKFLOWS = [
     {
         "name": "capped",
         "steps": [
-            {"name": "first", "capability": "chat", "model": "priced-echo", "input": chat("one")},
-            {"name": "second", "capability": "chat", "model": "priced-echo", "input": chat("two")},
+            # At $1 per million tokens a token costs a micro-dollar: the first step's worst case
+            # is some 40, the second's over 1,000.
+            {"name": "first", "capability": "chat", "model": "priced-echo",
+             "input": {**chat("one"), "max_tokens": 16}},
+            {"name": "second", "capability": "chat", "model": "priced-echo",
+             "input": {**chat("two"), "max_tokens": 1000}},
         ],
     },
     {
@@ -219,6 +223,9 @@ def test_runs_are_listed_for_their_customer_only(
         ("document_analysis", {"file_id": "file-missing"}, 400, "file_id"),
         ("document_analysis", {"file_id": "file-x", "callback_url": "http://10.0.0.1/h"}, 400,
          "callback_url"),
+        ("capped", {"budget_usd": -1}, 400, "budget_usd"),
+        ("capped", {"budget_usd": "lots"}, 400, "budget_usd"),
+        ("capped", {"budget_usd": True}, 400, "budget_usd"),
     ],
 )  # fmt: skip
 def test_bad_input_starts_nothing(
@@ -247,15 +254,35 @@ def test_a_bad_definition_is_refused_at_start_naming_it(
     assert "workflow 'broken_one'" in server.stderr() and "steps.0.input" in server.stderr()
 
 
-def test_each_model_step_is_charged_and_a_budget_caps_the_run(client: httpx.Client) -> None:
-    found = run(client, "capped", {"budget_usd": 0.000001})
-    steps = steps_of(found)
-    assert steps["first"]["status"] == "succeeded" and steps["first"]["cost_micros"] > 0
-    assert found["status"] == "failed" and steps["second"]["status"] == "failed"
-    assert steps["second"]["error"]["code"] == "budget_exceeded"
+def test_each_model_step_is_charged_and_a_budget_caps_the_run(
+    client: httpx.Client, upstream: FakeUpstream
+) -> None:
     unlimited = run(client, "capped", {})
     assert unlimited["status"] == "succeeded"
     assert all(s["cost_micros"] > 0 for s in unlimited["steps"])
+
+    # The cap is hard: a step whose worst case does not fit in what is left is refused before
+    # its model is called (nothing charged), so the run never spends past its budget.
+    def calls() -> int:  # the priced model's chats (health checks and other tests aside)
+        return sum(
+            1 for r in upstream.requests
+            if r.path.endswith("/chat/completions") and (r.json or {}).get("model") == "gpt-echo"
+        )  # fmt: skip
+
+    before = calls()
+    found = run(client, "capped", {"budget_usd": 0.0002})
+    steps = steps_of(found)
+    assert steps["first"]["status"] == "succeeded" and 0 < steps["first"]["cost_micros"] <= 200
+    assert found["status"] == "failed" and steps["second"]["status"] == "failed"
+    assert steps["second"]["error"]["code"] == "budget_exceeded"
+    assert "left of its budget" in steps["second"]["error"]["message"]
+    assert steps["second"]["cost_micros"] == 0
+    assert calls() == before + 1
+    nothing = run(client, "capped", {"budget_usd": 0.000001})
+    assert steps_of(nothing)["first"]["error"]["code"] == "budget_exceeded"
+    assert sum(s["cost_micros"] for s in nothing["steps"]) == 0
+    roomy = run(client, "capped", {"budget_usd": 0.01})
+    assert roomy["status"] == "succeeded"
 
 
 def test_an_http_step_calls_out_under_the_url_guard(client: httpx.Client) -> None:

@@ -20,7 +20,7 @@ from twelve.kernel.errors import UpstreamError
 from twelve.kernel.http_client import HttpClient
 from twelve.modules.chat.service import ChatCompletions
 from twelve.modules.completion.service import TextCompletions
-from twelve.modules.credits.api import CreateCustomer, InsufficientQuota
+from twelve.modules.credits.api import BudgetExceeded, CreateCustomer, InsufficientQuota
 from twelve.modules.credits.service import CreditsService
 from twelve.modules.embeddings.service import Embeddings
 from twelve.modules.gateway.api import Principal
@@ -85,7 +85,7 @@ class Setup:
     def __init__(self, credits: CreditsService, gateway: Gateway, customer_id: str) -> None:
         self.credits, self.gateway, self.customer_id = credits, gateway, customer_id
 
-    async def ask(self, model: str, **extra: Any) -> JSONObject:
+    async def ask(self, model: str, cap: int | None = None, **extra: Any) -> JSONObject:
         body: JSONObject = {"model": model, "messages": [{"role": "user", "content": "a b c"}]}
         body |= extra
 
@@ -93,7 +93,7 @@ class Setup:
             schema.model_validate(body)
             return body
 
-        routed = await self.gateway.serve(Exchange(CHAT, KEY, read))
+        routed = await self.gateway.serve(Exchange(CHAT, KEY, read, cost_cap_micros=cap))
         assert isinstance(routed.result, dict)
         return routed.result
 
@@ -186,6 +186,25 @@ async def test_a_balance_that_covers_only_the_counted_tokens_is_enough(setup: Se
     usage = answer["usage"]
     cost = usage["prompt_tokens"] * 1 + usage["completion_tokens"] * 2
     assert await setup.balance() == (1_000_000 - cost, 0)
+
+
+async def test_a_cost_cap_admits_a_worst_case_that_fits_and_refuses_one_that_does_not(
+    setup: Setup, fake: FakeUpstream
+) -> None:
+    """A workflow run's budget left: the counted worst case must fit (the cheap byte bound alone
+    is not a reason to refuse); above it, 402 `budget_exceeded` and no upstream call."""
+    body: JSONObject = {"messages": [{"role": "user", "content": "a b c"}]}
+    exact = await input_tokens(body) * 1 + 10 * 2
+    assert input_bound(body) * 1 + 10 * 2 > exact
+    calls = len(fake.requests)
+    with pytest.raises(BudgetExceeded) as refused:
+        await setup.ask("echo", cap=exact - 1, max_tokens=10)
+    assert refused.value.status == 402 and refused.value.code == "budget_exceeded"
+    assert len(fake.requests) == calls
+    assert await setup.balance() == (1_000_000, 0)
+    answer = await setup.ask("echo", cap=exact, max_tokens=10)
+    usage = answer["usage"]
+    assert usage["prompt_tokens"] * 1 + usage["completion_tokens"] * 2 <= exact
 
 
 async def test_a_failed_upstream_call_releases_its_hold(setup: Setup) -> None:

@@ -100,6 +100,9 @@ class Exchange:
     # `cost_unknown` when it was dispatched and no usage came back).
     prepaid: bool = False
     cost_unknown: bool = False
+    # The most this request may be held for (a workflow run's budget left, in micro-dollars):
+    # a worst case above it is refused before any upstream is called. None: no cap.
+    cost_cap_micros: int | None = None
     # The prompt cache: the answer it found (routing is skipped), or, on a miss, where the answer
     # is recorded so that the cache can keep it once the request ended well.
     cached: CachedAnswer | None = None

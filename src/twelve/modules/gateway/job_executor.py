@@ -158,6 +158,7 @@ class GatewayJobs:
             return AttemptOutcome(error=_error(exc))
         exchange = self._exchange(endpoint, principal, body)
         exchange.prepaid = command.prepaid
+        exchange.cost_cap_micros = command.cost_cap_micros
         request_id = f"{command.job_id}:{command.attempt}"
         with (
             continued(command.traceparent),

@@ -171,6 +171,9 @@ class ExecuteAttempt(BaseModel):
     # True for a job (its one hold pays); False for a workflow step, held and settled like any
     # request.
     prepaid: bool = True
+    # A workflow run's budget left (micro-dollars): the step's worst case must fit in it, or the
+    # step is refused (402 `budget_exceeded`) before any model is called. None: no budget.
+    cost_cap_micros: int | None = None
 
 
 class AttemptOutcome(BaseModel):

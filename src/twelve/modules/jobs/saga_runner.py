@@ -45,13 +45,17 @@ def _error(exc: BaseException) -> JobError:
     return JobError(message=f"{type(exc).__name__}: {exc}", type="server_error")
 
 
-def _check_budget(request: dict[str, Any], spent: int, step: StepDefinition) -> None:
-    """`budget_usd` in the request caps what the run's model steps may be charged: once spent,
-    the next model step fails (402) and its policy decides."""
+def _budget_left(request: dict[str, Any], spent: int, step: StepDefinition) -> int | None:
+    """`budget_usd` in the request caps what the run's model steps may be charged, in
+    micro-dollars: what is left of it (None: no budget, or not a model step). Each model call
+    of the step may be held for at most what is left (the gateway refuses a worst case above it
+    before calling), so the run's charges never pass the budget. Once spent, the next model step
+    fails (402) and its policy decides."""
     budget = request.get("budget_usd")
     if step.operation is None or not isinstance(budget, int | float):
-        return
-    if spent >= budget * 1_000_000:
+        return None
+    left = round(budget * 1_000_000) - spent
+    if left <= 0:
         raise StepFailed(
             JobError(
                 message=f"The run's budget of ${budget:g} is spent (${spent / 1e6:g}).",
@@ -60,6 +64,7 @@ def _check_budget(request: dict[str, Any], spent: int, step: StepDefinition) -> 
                 status=402,
             )
         )
+    return left
 
 
 class SagaRunner:
@@ -116,9 +121,9 @@ class SagaRunner:
                 continued(row.traceparent),
                 _TRACER.start_as_current_span("twelve.workflow.step", attributes=attributes),
             ):
-                _check_budget(request, sum(s.cost_micros for s in steps), step)
+                left = _budget_left(request, sum(s.cost_micros for s in steps), step)
                 output, model = await asyncio.wait_for(
-                    self._run(row, step, body, f"{run_id}.{step.name}", number, spent),
+                    self._run(row, step, body, f"{run_id}.{step.name}", number, spent, left),
                     step.timeout_seconds,
                 )
         except Exception as exc:
@@ -148,6 +153,7 @@ class SagaRunner:
         label: str,
         number: int,
         spent: list[int] | None = None,
+        budget_left: int | None = None,
     ) -> tuple[Any, str | None]:
         if step.capability == "store":
             return await self._store(row, body), None
@@ -158,6 +164,7 @@ class SagaRunner:
         assert step.operation is not None
         last: JobError | None = None
         for model in step.models:  # the model, then its fallbacks, in order
+            cap = None if budget_left is None else budget_left - sum(spent or ())
             outcome = await self.executor.execute(
                 ExecuteAttempt(
                     job_id=label,
@@ -168,6 +175,7 @@ class SagaRunner:
                     parameters={**body, "model": model},
                     traceparent=traceparent_now() or row.traceparent,
                     prepaid=False,
+                    cost_cap_micros=cap,
                 )
             )
             if spent is not None:

@@ -66,6 +66,11 @@ class Workflows:
             if request.get(field) is None:
                 raise InvalidRequest(f"The {name} workflow needs `{field}`.", param=field)
         request = {**definition.defaults, **request}
+        budget = request.get("budget_usd")
+        if budget is not None and (
+            isinstance(budget, bool) or not isinstance(budget, int | float) or not budget > 0
+        ):
+            raise InvalidRequest("budget_usd must be a positive number of USD.", param="budget_usd")
         callback = request.get("callback_url")
         if callback is not None:
             if not isinstance(callback, str) or self._events is None:

@@ -28,7 +28,13 @@ from twelve.kernel.telemetry.metrics import (
     CREDIT_SETTLEMENTS,
     UNPRICED_REQUESTS,
 )
-from twelve.modules.credits.api import Hold, HoldsService, InsufficientQuota, PlaceHold
+from twelve.modules.credits.api import (
+    BudgetExceeded,
+    Hold,
+    HoldsService,
+    InsufficientQuota,
+    PlaceHold,
+)
 from twelve.modules.gateway.api import Principal
 from twelve.modules.gateway.exchange import Exchange, Settle
 from twelve.modules.gateway.stages.allow_list import model_not_found
@@ -144,6 +150,16 @@ class CreditHold:
             return None
         principal = exchange.principal
         exact: int | None = None  # the worst case at the counted prompt, once counted
+        cap = exchange.cost_cap_micros
+        if cap is not None and worst > cap:
+            exact, dearest = self._dearest(prices, plan, await input_tokens(body), body, capability)
+            if exact > cap:
+                CREDIT_HOLDS.labels("refused").inc()
+                raise BudgetExceeded(
+                    f"This call may cost up to ${exact / 1e6:g}, more than the ${cap / 1e6:g} "
+                    "left of its budget; lower max_tokens or raise the budget."
+                )
+            worst = exact
         try:
             hold = await self._place(principal, worst, request_id, ttl_seconds)
         except InsufficientQuota:
