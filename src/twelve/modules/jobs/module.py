@@ -21,6 +21,8 @@ from twelve.modules.jobs.job_runner import JobRunner
 from twelve.modules.jobs.saga_runner import SagaRunner
 from twelve.modules.jobs.service import Jobs
 from twelve.modules.jobs.settings import JobsSettings
+from twelve.modules.jobs.worker_rows import WorkerRows
+from twelve.modules.jobs.worker_watch import WorkerWatch
 from twelve.modules.jobs.workflow_definitions import load_workflows
 from twelve.modules.jobs.workflow_engine import WorkflowEngine
 from twelve.modules.jobs.workflow_rows import WorkflowRows
@@ -51,7 +53,8 @@ def build(context: ModuleContext) -> Built:
     storage: StorageService | None = context.optional_port(StorageService)
     executor: JobExecutor = _LateExecutor(context)
     runner = JobRunner(rows, settings, executor, storage, events)
-    service = Jobs(rows, engine, runner, settings, events)
+    watch = WorkerWatch(WorkerRows(context.database), engine, settings)
+    service = Jobs(rows, engine, runner, settings, events, watch)
     runs = WorkflowRows(context.database)
     http = HttpCall(settings.allow_networks, settings.http_max_response_bytes)
     context.on_stop(http.close)

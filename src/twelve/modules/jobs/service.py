@@ -36,6 +36,7 @@ from twelve.modules.jobs.job_rows import JobRows
 from twelve.modules.jobs.job_runner import WORKFLOW_TASKS, JobRunner, webhook_id
 from twelve.modules.jobs.job_workflow import run_job
 from twelve.modules.jobs.settings import JobsSettings
+from twelve.modules.jobs.worker_watch import WorkerWatch
 from twelve.modules.jobs.workflow_engine import WorkflowEngine
 
 log = get_logger("twelve.jobs")
@@ -58,9 +59,11 @@ class Jobs:
         runner: JobRunner,
         settings: JobsSettings,
         events: EventsService | None,
+        watch: WorkerWatch,
     ) -> None:
         self.rows = rows
         self.engine = engine
+        self.watch = watch
         self.runner = runner
         self._settings = settings
         self._events = events
@@ -258,6 +261,7 @@ class Jobs:
         self.runner.loop = asyncio.get_running_loop()
         if self._settings.worker:
             await self.engine.launch()
+            await self.watch.start()
         self._reconciler = asyncio.create_task(self._reconcile_forever())
 
     async def stop(self) -> None:
@@ -265,6 +269,7 @@ class Jobs:
             self._reconciler.cancel()
             await asyncio.gather(self._reconciler, return_exceptions=True)
         await self.engine.stop()
+        await self.watch.stop()
 
     async def _reconcile_forever(self) -> None:
         while True:
@@ -279,6 +284,7 @@ class Jobs:
         if not self.engine.launched:
             return
         await self._resume_errored()
+        await self.watch.take_over()
         for job_id in await self.rows.queued_ids(older_than=int(time.time()) - 10):
             row = await self.rows.row(job_id)
             if row is None or row.status != "queued":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -39,6 +39,11 @@ class JobsSettings(BaseSettings):
     # How often serving processes refresh the queue-depth metric and re-queue jobs whose
     # workflow was never started (a crash between the job row and the enqueue).
     reconcile_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # How often a worker says it is alive, and after how long without a word it is presumed
+    # dead: the jobs it had in hand then go back to the queue for the other workers. Keep the
+    # takeover well above any pause a live worker may have, or its jobs run twice.
+    heartbeat_seconds: float = Field(default=5.0, gt=0, le=300)
+    takeover_seconds: float = Field(default=60.0, gt=0, le=86400)
     # Networks a workflow's `http` step may reach although they are loopback or private (tests,
     # an intranet): comma-separated CIDRs. Empty: only public addresses.
     allow_networks: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
@@ -46,6 +51,15 @@ class JobsSettings(BaseSettings):
     )
     # An `http` step's answer is read up to this many bytes.
     http_max_response_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+
+    @model_validator(mode="after")
+    def _takeover_after_heartbeats(self) -> JobsSettings:
+        if self.takeover_seconds < 3 * self.heartbeat_seconds:
+            raise ValueError(
+                "TWELVE_JOBS_TAKEOVER_SECONDS must be at least three heartbeats "
+                "(TWELVE_JOBS_HEARTBEAT_SECONDS): a live worker would be taken over"
+            )
+        return self
 
     @field_validator("allow_networks", mode="before")
     @classmethod

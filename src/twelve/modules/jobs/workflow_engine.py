@@ -65,6 +65,10 @@ class WorkflowEngine:
     def launched(self) -> bool:
         return self._launched
 
+    @property
+    def executor_id(self) -> str:
+        return self._executor_id
+
     async def launch(self) -> None:
         """Configure and launch DBOS once; workflows this executor left pending resume now."""
         if self._launched:
@@ -132,6 +136,14 @@ class WorkflowEngine:
     async def resume(self, key: str) -> None:
         """Run a workflow that raised again from its last finished step."""
         await asyncio.create_task(DBOS.resume_workflow_async(key), context=contextvars.Context())
+
+    async def take_over(self, executor_id: str) -> int:
+        """Re-queue the pending workflows of executor `executor_id` (presumed dead): how many."""
+        await self.launch()
+        # DBOS's own recovery (what its admin endpoint runs for a dead executor): each workflow
+        # goes back to its queue only while it is still that executor's and pending.
+        handles = await asyncio.to_thread(DBOS._recover_pending_workflows, [executor_id])
+        return len(handles)
 
     async def cancel(self, job_id: str, run: int) -> None:
         await self.launch()

@@ -69,3 +69,16 @@ workflow_runs = Table(
     Column("finished_at", BigInteger, nullable=True),
     Index("ix_workflow_runs_customer", "customer_id", "created_at", "id"),
 )
+
+# Every process that works the queue, by its DBOS executor name, with when it last said it was
+# alive: a worker not seen for `takeover_seconds` is presumed dead, and the jobs it had in hand
+# go back to the queue for the others. A worker that stops cleanly says so (`seen_at` 0).
+workers = Table(
+    "workers",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("host", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", BigInteger, nullable=False),
+    Column("seen_at", Float, nullable=False),
+)
