@@ -78,6 +78,7 @@ def test_the_dashboard_is_grafana_json_with_a_panel_for_each_figure() -> None:
         "twelve_queue_depth",
         "twelve_breaker_state",
         "twelve_gateway_overhead_seconds_bucket",
+        "twelve_usage_units_total",
     ):
         assert figure in shown, figure
 

@@ -108,16 +108,21 @@ def account(server: TwelveServer, admin_key: str, name: str) -> dict[str, Any]:
 
 
 def usage_of(server: TwelveServer, key: str, *, requests: int) -> list[tuple[str, int]]:
-    """The key's customer's requests by model, once `requests` are recorded (rows are written
-    in batches, a moment after the answers)."""
+    """The key's customer's requests by model, once `requests` are recorded."""
+    return [(u["group"], u["requests"]) for u in usage_rows(server, key, requests=requests)]
+
+
+def usage_rows(server: TwelveServer, key: str, *, requests: int) -> list[dict[str, Any]]:
+    """The key's customer's `GET /v1/usage` by model, once `requests` are recorded (rows are
+    written in batches, a moment after the answers)."""
     deadline = time.monotonic() + 10
     while True:
-        data = httpx.get(
+        data: list[dict[str, Any]] = httpx.get(
             f"{server.base_url}/v1/usage?group_by=model",
             headers={"Authorization": f"Bearer {key}"},
         ).json()["data"]
         if sum(u["requests"] for u in data) >= requests or time.monotonic() > deadline:
-            return [(u["group"], u["requests"]) for u in data]
+            return data
         time.sleep(0.1)
 
 
@@ -153,6 +158,11 @@ def test_images_generate_with_the_sdk_stores_the_images_and_bills_per_image(
     assert content.content == png()
     # Two images at $0.04: 80,000 micro-dollars, settled from a hold of the same.
     assert account(media_server, admin_key, "painter")["balance_micros"] == 1_000_000 - 80_000
+    # The customer sees them in its usage: two images, and what they cost.
+    [used] = usage_rows(media_server, key, requests=1)
+    assert (used["group"], used["requests"], used["images"]) == ("dall-e", 1, 2)
+    assert (used["audio_seconds"], used["characters"]) == (0, 0)
+    assert (used["cost_micros"], used["cost"]) == (80_000, 0.08)
 
 
 def test_speech_with_the_sdk_answers_audio_bills_per_character_and_keeps_the_file(
@@ -173,6 +183,9 @@ def test_speech_with_the_sdk_answers_audio_bills_per_character_and_keeps_the_fil
     assert charged == len(words) * PRICED["tts-per-character"]
     assert units(media_server, "speaker", "characters") == len(words)
     assert units(media_server, "speaker", "audio_seconds") == 0  # the fake says no duration
+    [used] = usage_rows(media_server, key, requests=1)
+    assert (used["group"], used["requests"], used["characters"]) == ("tts", 1, len(words))
+    assert (used["images"], used["audio_seconds"], used["cost_micros"]) == (0, 0, charged)
 
 
 def test_transcription_with_the_sdk_is_a_multipart_upload_billed_per_second(
@@ -197,6 +210,8 @@ def test_transcription_with_the_sdk_is_a_multipart_upload_billed_per_second(
     # was charged its hold (the upload's bound).
     assert charged >= 3 * PRICED["whisper-per-second"]
     assert usage_of(media_server, key, requests=2) == [("whisper", 2)]
+    [used] = usage_rows(media_server, key, requests=2)
+    assert (used["audio_seconds"], used["cost_micros"]) == (3, charged)  # the text one: none
 
 
 def test_image_analysis_takes_base64_a_file_id_or_a_url(

@@ -1,4 +1,5 @@
-"""`twelve usage`: requests, tokens and cost per day, model, key or customer, from a shell.
+"""`twelve usage`: requests, tokens, units (images, audio seconds, characters) and cost per day,
+model, key or customer, from a shell.
 
 Like the other administration commands it runs on the data directory (or database) the server
 uses, through the admin module, so it answers what `GET /admin/v1/usage` answers: the same JSON
@@ -21,9 +22,13 @@ _COLUMNS = (
     ("requests", "REQUESTS"),
     ("input_tokens", "INPUT TOKENS"),
     ("output_tokens", "OUTPUT TOKENS"),
+    ("images", "IMAGES"),
+    ("audio_seconds", "AUDIO SECONDS"),
+    ("characters", "CHARACTERS"),
     ("cost", "COST (USD)"),
     ("unpriced_requests", "UNPRICED"),
 )
+_UNITS = frozenset({"images", "audio_seconds", "characters"})
 
 
 def register(cli: typer.Typer) -> None:
@@ -56,7 +61,7 @@ def usage(
     as_json: JsonFlag = False,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Show usage: requests, tokens and cost, per UTC day (or model, key, customer)."""
+    """Show usage: requests, tokens, units and cost, per UTC day (or model, key, customer)."""
     buckets = admin_commands._run(
         lambda admin: admin.usage(
             customer=customer,
@@ -79,10 +84,17 @@ def usage(
 def table(rows: list[dict[str, Any]]) -> str:
     if not rows:
         return "(no usage)"
-    cells = [[title for _f, title in _COLUMNS]] + [
-        [f"{row[f]:.6f}" if f == "cost" else str(row[f]) for f, _t in _COLUMNS] for row in rows
+    # A unit column shows only when some row counts that unit: a token-only report stays the
+    # narrow table it was.
+    columns = [
+        (field, title)
+        for field, title in _COLUMNS
+        if field not in _UNITS or any(row.get(field) for row in rows)
     ]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(_COLUMNS))]
+    cells = [[title for _f, title in columns]] + [
+        [_cell(f, row[f]) for f, _t in columns] for row in rows
+    ]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
     return "\n".join(
         "  ".join(
             value.ljust(width) if i == 0 else value.rjust(width)
@@ -90,3 +102,12 @@ def table(rows: list[dict[str, Any]]) -> str:
         )
         for line in cells
     )
+
+
+def _cell(field: str, value: Any) -> str:
+    if field == "cost":
+        return f"{value:.6f}"
+    if field == "audio_seconds":
+        # Rounded to the millisecond by the report: 40.5, not 40.500, and 3, not 3.000.
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+    return str(value)

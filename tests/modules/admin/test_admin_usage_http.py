@@ -56,6 +56,7 @@ async def admin(backend: str, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient
                 row(2, acme, "key_2", "echo", at=MARCH_1 + 86400, cost_micros=250),
                 row(3, acme, "key_2", "free", unpriced=True, cost_micros=0),
                 row(4, other, "key_9", "echo", cost_micros=5),
+                row(5, other, "key_9", "tts", characters=12, audio_seconds=1.5, cost_micros=180),
             ]
         )
         yield admin
@@ -82,8 +83,11 @@ async def test_usage_by_day_model_key_and_customer(admin: httpx.AsyncClient) -> 
     customers = await admin.get("/usage", params={"group_by": "customer", "to": "2026-03-01"})
     assert [(c["requests"], c["input_tokens"]) for c in customers.json()["data"]] == [
         (2, 20),
-        (1, 10),
+        (2, 20),
     ]
+    [tts] = (await admin.get("/usage", params={"group_by": "model", "model": "tts"})).json()["data"]
+    assert (tts["images"], tts["audio_seconds"], tts["characters"]) == (0, 1.5, 12)
+    assert tts["cost_micros"] == 180 and days["data"][0]["characters"] == 0  # acme: none
     one = await admin.get("/usage", params={"key_id": "key_2", "from": "2026-03-02"})
     assert [d["requests"] for d in one.json()["data"]] == [1]
 

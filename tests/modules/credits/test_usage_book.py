@@ -79,3 +79,45 @@ async def test_a_time_out_of_range_is_refused_and_nothing_written(
     with pytest.raises(InvalidRequest):
         await book.record_usage([record("ok"), record("bad", at=at)])
     assert await book.usage(UsageQuery()) == []
+
+
+async def test_units_are_summed_per_group_and_token_rows_count_none(credits_db: Database) -> None:
+    book = UsageBook(credits_db)
+    await book.record_usage(
+        [
+            record("img", model="painter", images=2, cost_micros=80_000, input_tokens=0),
+            record("tts1", model="voice", characters=18, audio_seconds=0.1, cost_micros=270),
+            record("tts2", model="voice", characters=7, audio_seconds=0.2, cost_micros=105),
+            record("stt", model="ears", audio_seconds=40.5, cost_micros=4050, at=DAY2),
+            record("chat", model="gpt"),
+        ]
+    )
+    models = {m.group: m for m in await book.usage(UsageQuery(group_by="model"))}
+    units = {name: (m.images, m.audio_seconds, m.characters) for name, m in models.items()}
+    # 0.1 + 0.2 seconds is 0.3, not 0.30000000000000004: sums are rounded to the millisecond.
+    assert units == {
+        "painter": (2, 0.0, 0),
+        "voice": (0, 0.3, 25),
+        "ears": (0, 40.5, 0),
+        "gpt": (0, 0.0, 0),
+    }
+    assert models["painter"].cost_micros == 80_000 and models["voice"].cost_micros == 375
+    days = await book.usage(UsageQuery(group_by="day"))
+    assert [(d.group, d.images, d.audio_seconds, d.characters) for d in days] == [
+        ("2026-03-01", 2, 0.3, 25),
+        ("2026-03-02", 0, 40.5, 0),
+    ]
+
+
+@pytest.mark.parametrize("seconds", [math.nan, math.inf, -3.0])
+async def test_units_that_are_not_counts_are_stored_as_none(
+    credits_db: Database, seconds: float
+) -> None:
+    # The gateway's meter builds rows without validation: a NaN must not poison every sum.
+    book = UsageBook(credits_db)
+    bad = UsageRecord.model_construct(
+        **record("r", images=-1, characters=-5).model_dump() | {"audio_seconds": seconds}
+    )
+    await book.record_usage([bad, record("ok", images=1, audio_seconds=2.5, characters=3)])
+    [total] = await book.usage(UsageQuery(group_by="customer"))
+    assert (total.requests, total.images, total.audio_seconds, total.characters) == (2, 1, 2.5, 3)

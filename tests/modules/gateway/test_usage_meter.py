@@ -1,6 +1,7 @@
 """The usage meter against the real usage book (SQLite and PostgreSQL): rows appear after a
 flush, a failed flush is sent again without duplicates (even when the failure came after the
-write), the buffer is bounded, and refused requests are not usage."""
+write), the buffer is bounded, refused requests are not usage, and media units (images, audio
+seconds, characters) are counted from the answer's usage."""
 
 from __future__ import annotations
 
@@ -159,3 +160,25 @@ async def test_a_batch_too_large_for_the_credits_module_is_sent_in_halves(
             break
         await meter.flush()
     assert meter.waiting == 0 and await totals(book) == (8, 56)
+
+
+async def test_units_are_read_from_the_answers_usage(credits_db: Database) -> None:
+    """What the unit cost reads (`images`, `seconds`, `characters`) is what the row counts; a
+    malformed count is none."""
+    book = UsageBook(credits_db)
+    meter = UsageMeter(book)
+    usages: list[dict[str, object]] = [
+        {"images": 2},
+        {"characters": 18, "seconds": 4.25},
+        {"type": "duration", "seconds": 40},
+        {"images": "3", "seconds": -1, "characters": True, "prompt_tokens": 5},
+    ]
+    for n, usage in enumerate(usages):
+        exchange = ended(n)
+        exchange.usage = usage
+        meter.record(exchange)
+    meter.record(ended(9))  # chat: tokens only
+    assert await meter.flush()
+    [total] = await book.usage(UsageQuery(group_by="customer"))
+    assert (total.requests, total.input_tokens) == (5, 8)
+    assert (total.images, total.audio_seconds, total.characters) == (2, 44.25, 18)

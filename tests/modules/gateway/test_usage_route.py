@@ -1,6 +1,6 @@
 """`GET /v1/usage` in process, on SQLite and PostgreSQL: the calling key's customer's usage only
-(another customer's key id matches nothing), grouped by day, model or key, and bad parameters
-refused with a 400 naming them."""
+(another customer's key id matches nothing), grouped by day, model or key with their units
+(images, audio seconds, characters), and bad parameters refused with a 400 naming them."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ class Keys:
         return None
 
 
-def row(request_id: str, customer: str, key: str, model: str, at: float) -> UsageRecord:
+def row(
+    request_id: str, customer: str, key: str, model: str, at: float, **units: Any
+) -> UsageRecord:
     return UsageRecord(
         request_id=request_id,
         customer_id=customer,
@@ -45,6 +47,7 @@ def row(request_id: str, customer: str, key: str, model: str, at: float) -> Usag
         output_tokens=20,
         cost_micros=1500,
         at=at,
+        **units,
     )
 
 
@@ -57,6 +60,8 @@ async def client(credits_db: Database) -> AsyncIterator[httpx.AsyncClient]:
             row("r2", "cus_alice", "key_a2", "echo", MARCH_2),
             row("r3", "cus_alice", "key_a2", "claude", MARCH_2),
             row("r4", "cus_bob", "key_b1", "echo", MARCH_2),
+            row("r5", "cus_alice", "key_a1", "painter", MARCH_2, images=3),
+            row("r6", "cus_alice", "key_a1", "voice", MARCH_2, audio_seconds=2.5, characters=40),
         ]
     )
     gateway = Gateway(
@@ -84,7 +89,7 @@ async def test_the_caller_sees_its_customers_usage_only(client: httpx.AsyncClien
     assert days["object"] == "list" and days["group_by"] == "day"
     assert [(d["group"], d["requests"], d["cost"]) for d in days["data"]] == [
         ("2026-03-01", 1, 0.0015),
-        ("2026-03-02", 2, 0.003),
+        ("2026-03-02", 4, 0.006),
     ]
     assert set(days["data"][0]) >= {
         "group",
@@ -93,22 +98,29 @@ async def test_the_caller_sees_its_customers_usage_only(client: httpx.AsyncClien
         "output_tokens",
         "cost",
         "unpriced_requests",
+        "images",
+        "audio_seconds",
+        "characters",
     }
+    units = [(d["images"], d["audio_seconds"], d["characters"]) for d in days["data"]]
+    assert units == [(0, 0.0, 0), (3, 2.5, 40)]
     keys = (await get(client, ALICE, group_by="key")).json()["data"]
-    assert sorted((k["group"], k["requests"]) for k in keys) == [("key_a1", 1), ("key_a2", 2)]
+    assert sorted((k["group"], k["requests"]) for k in keys) == [("key_a1", 3), ("key_a2", 2)]
     foreign = (await get(client, ALICE, key_id="key_b1", group_by="key")).json()
     assert foreign["data"] == []  # Bob's key: nothing, not an error that tells it exists
     bob = (await get(client, BOB, group_by="model")).json()["data"]
     assert [(m["group"], m["requests"]) for m in bob] == [("echo", 1)]
     window = (await get(client, ALICE, group_by="model", **{"from": "2026-03-02"})).json()
-    assert sorted((m["group"], m["requests"]) for m in window["data"]) == [
-        ("claude", 1),
-        ("echo", 1),
+    assert sorted((m["group"], m["requests"], m["images"]) for m in window["data"]) == [
+        ("claude", 1, 0),
+        ("echo", 1, 0),
+        ("painter", 1, 3),
+        ("voice", 1, 0),
     ]
     until = (await get(client, ALICE, **{"to": "2026-03-01"})).json()["data"]  # that day included
     assert [d["group"] for d in until] == ["2026-03-01"]
     seconds = await get(client, ALICE, **{"from": int(MARCH_2), "to": int(MARCH_2) + 1})
-    assert [d["requests"] for d in seconds.json()["data"]] == [2]
+    assert [d["requests"] for d in seconds.json()["data"]] == [4]
 
 
 async def test_no_key_is_a_401(client: httpx.AsyncClient) -> None:

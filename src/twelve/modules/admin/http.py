@@ -201,7 +201,8 @@ def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
 
     @router.get(
         "/usage",
-        description="Requests, tokens and cost per UTC day, model, key or customer. "
+        description="Requests, tokens, units (images, audio seconds, characters) and cost "
+        "per UTC day, model, key or customer. "
         "`customer_id` may be the customer's id or name; `from`/`to`: unix seconds or "
         "YYYY-MM-DD (a `to` date includes that day).",
     )

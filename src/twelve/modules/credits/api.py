@@ -205,7 +205,10 @@ class SweepResult(BaseModel):
 
 class UsageRecord(BaseModel):
     """One finished request, as metered at its end. `cost_micros` is what was charged (0 for a
-    free or unpriced request); `unpriced`: no price was known, the tokens were billed at 0."""
+    free or unpriced request); `unpriced`: no price was known, the tokens were billed at 0.
+    `images`, `audio_seconds` and `characters` are the units billed per unit rather than per
+    token (images made, analysed or pages read; seconds transcribed or spoken; characters
+    spoken), as the answer's usage reported them."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -218,6 +221,9 @@ class UsageRecord(BaseModel):
     outcome: str = "ok"
     input_tokens: int = 0
     output_tokens: int = 0
+    images: int = 0
+    audio_seconds: float = 0.0
+    characters: int = 0
     cost_micros: int = 0
     unpriced: bool = False
     # The usage was unknown (stream cut, no usage reported): the tokens are 0, the cost is
@@ -248,6 +254,10 @@ class UsageBucket(BaseModel):
     cost: float
     cost_micros: int
     unpriced_requests: int
+    # Units billed per unit (see `UsageRecord`); 0 for groups of token-only requests.
+    images: int = 0
+    audio_seconds: float = 0.0
+    characters: int = 0
 
 
 class CustomersService(Protocol):

@@ -9,6 +9,7 @@ tell from a success writes nothing twice. Reports are one grouped query over the
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from twelve.modules.credits.api import UsageBucket, UsageQuery, UsageRecord
 from twelve.modules.credits.money import micros_to_usd
 
 # The most rows one call may store (the gateway sends far fewer), and per INSERT statement
-# (14 columns each: well under SQLite's 32,766 bound parameters).
+# (17 columns each: well under SQLite's 32,766 bound parameters).
 MAX_RECORDS = 10_000
 _ROWS_PER_STATEMENT = 500
 # The most groups a report returns: the latest days, or the dearest models, keys or customers.
@@ -66,6 +67,9 @@ class UsageBook:
                 func.sum(usage.c.output_tokens),
                 cost,
                 func.sum(_ONE_IF_UNPRICED),
+                func.sum(usage.c.images),
+                func.sum(usage.c.audio_seconds),
+                func.sum(usage.c.characters),
             )
             .where(*_filters(query))
             .group_by(group)
@@ -89,8 +93,22 @@ class UsageBook:
                 cost=micros_to_usd(int(micros or 0)),
                 cost_micros=int(micros or 0),
                 unpriced_requests=int(unpriced or 0),
+                images=int(images or 0),
+                # A sum of floats: rounded to the millisecond, so 0.1 + 0.2 reads 0.3.
+                audio_seconds=round(float(seconds or 0), 3),
+                characters=int(characters or 0),
             )
-            for grp, requests, tokens_in, tokens_out, micros, unpriced in rows
+            for (
+                grp,
+                requests,
+                tokens_in,
+                tokens_out,
+                micros,
+                unpriced,
+                images,
+                seconds,
+                characters,
+            ) in rows
         ]
 
 
@@ -123,6 +141,8 @@ def day_of(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d")
 
 
+# The most units one row counts: an upstream's report is not trusted to keep the sums in a BIGINT.
+_MOST_UNITS = 2**40
 # Unix seconds before year 10000: what a date can be made of.
 _LATEST = 253_402_300_800
 
@@ -141,11 +161,19 @@ def _row(record: UsageRecord) -> dict[str, object]:
         "input_tokens": max(record.input_tokens, 0),
         "output_tokens": max(record.output_tokens, 0),
         "cost_micros": max(record.cost_micros, 0),
+        "images": min(max(record.images, 0), _MOST_UNITS),
+        "audio_seconds": min(record.audio_seconds, _MOST_UNITS) if _counted(record) else 0.0,
+        "characters": min(max(record.characters, 0), _MOST_UNITS),
         "unpriced": record.unpriced,
         "usage_unknown": record.usage_unknown,
         "at": record.at,
         "day": day_of(record.at),
     }
+
+
+def _counted(record: UsageRecord) -> bool:
+    """Positive, finite seconds (NaN and infinity would poison every sum they join)."""
+    return math.isfinite(record.audio_seconds) and record.audio_seconds > 0
 
 
 def _unique(rows: list[dict[str, object]]) -> list[dict[str, object]]:

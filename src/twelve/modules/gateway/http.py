@@ -57,7 +57,8 @@ def build_router(gateway: Gateway, usage: UsageService | None = None) -> APIRout
 
         @router.get(
             "/usage",
-            description="The calling key's customer's usage: requests, tokens and cost per "
+            description="The calling key's customer's usage: requests, tokens, units (images, "
+            "audio seconds, characters) and cost per "
             "UTC day, model or key. `from`/`to`: unix seconds or YYYY-MM-DD (a `to` date "
             "includes that day).",
         )

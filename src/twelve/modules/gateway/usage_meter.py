@@ -25,6 +25,7 @@ from twelve.kernel.telemetry.logging import get_logger
 from twelve.kernel.telemetry.metrics import USAGE_ROWS_DROPPED
 from twelve.modules.credits.api import UsageRecord, UsageService
 from twelve.modules.gateway.exchange import Exchange
+from twelve.modules.gateway.stages.unit_cost import usage_units
 
 log = get_logger("twelve.gateway.usage_meter")
 
@@ -63,6 +64,8 @@ class UsageMeter:
         if not (exchange.dispatched or hit) or principal is None:
             return
         usage = exchange.usage or {}
+        # Images, seconds and characters as the unit cost reads them from the same usage.
+        images, seconds, characters = usage_units(usage) or (0.0, 0.0, 0.0)
         deployment = exchange.deployment
         request_id = structlog.contextvars.get_contextvars().get("request_id")
         row = UsageRecord.model_construct(  # from values the pipeline made: no validation
@@ -76,6 +79,9 @@ class UsageMeter:
             outcome="cached" if hit and exchange.outcome == "ok" else exchange.outcome or "ok",
             input_tokens=_tokens(usage.get("prompt_tokens")),
             output_tokens=_tokens(usage.get("completion_tokens")),
+            images=round(images),
+            audio_seconds=seconds,
+            characters=round(characters),
             cost_micros=exchange.charged_micros or 0,
             unpriced=exchange.unpriced,
             usage_unknown=exchange.usage is None,

@@ -122,6 +122,10 @@ usage = Table(
     Column("usage_unknown", Boolean, nullable=False),
     Column("at", Float, nullable=False),
     Column("day", String(10), nullable=False),
+    # Units billed per unit rather than per token (migration 0005; rows before it hold 0).
+    Column("images", BigInteger, nullable=False, server_default="0"),
+    Column("audio_seconds", Float, nullable=False, server_default="0"),
+    Column("characters", BigInteger, nullable=False, server_default="0"),
     Index("ix_usage_customer_at", "customer_id", "at"),
     Index("ix_usage_key_at", "key_id", "at"),
 )
