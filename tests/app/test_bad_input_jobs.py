@@ -102,8 +102,49 @@ async def test_hostile_ids_and_queries(stack: Stack) -> None:
             ("GET", f"/admin/v1/jobs/{segment}"),
             ("POST", f"/admin/v1/jobs/{segment}/retry"),
             ("GET", f"/admin/v1/jobs?customer_id={segment}"),
+            ("GET", f"/admin/v1/workflows/{segment}"),
+            ("GET", f"/admin/v1/workflows?customer_id={segment}"),
+            ("GET", f"/admin/v1/workflows?name={segment}"),
+            ("GET", f"/admin/v1/workflows?status={segment}"),
+            ("GET", f"/admin/v1/workflows?limit={segment}"),
+            ("GET", f"/admin/v1/workflows?after={segment}"),
         ]:
             await check(stack, segment, method, path, json={})
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "param"),
+    [
+        ("limit=0", 400, "query.limit"),
+        ("limit=101", 400, "query.limit"),
+        ("limit=ten", 400, "query.limit"),
+        ("status=dead", 400, "query.status"),  # a job's status, not a run's
+        ("status=", 400, "query.status"),
+        ("customer_id=a%00b", 400, "query.customer_id"),
+        ("name=a%0ab", 400, "query.name"),
+        ("after=" + "x" * 65, 400, "query.after"),
+        ("customer_id=no-such-customer", 404, "customer_id"),
+    ],
+)
+async def test_admin_workflow_queries_are_checked(
+    stack: Stack, query: str, status: int, param: str
+) -> None:
+    answer = await stack.client.get(f"/admin/v1/workflows?{query}", headers=stack.admin)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["error"]["param"] == param
+    assert not _problems(answer)
+
+
+async def test_admin_workflow_routes_want_the_admin_key(stack: Stack) -> None:
+    for path in ["/admin/v1/workflows", "/admin/v1/workflows/wf_nope"]:
+        for headers in [{}, {"authorization": ""}]:  # the customer's own key, then none
+            answer = await stack.client.get(path, headers=headers)
+            assert answer.status_code == 401, (path, headers, answer.text)
+            assert answer.json()["error"]["code"] == "invalid_admin_key"
+    missing = await stack.client.get("/admin/v1/workflows/wf_nope", headers=stack.admin)
+    assert missing.status_code == 404 and missing.json()["error"]["param"] == "run_id"
+    listed = await stack.client.get("/admin/v1/workflows", headers=stack.admin)
+    assert listed.json() == {"object": "list", "data": [], "has_more": False}
 
 
 async def test_hostile_headers_on_a_good_submission(stack: Stack) -> None:

@@ -20,6 +20,7 @@ from twelve.modules.admin.models_view import ModelRouting
 from twelve.modules.admin.service import Administration
 from twelve.modules.admin.webhook_admin import WebhookAdministration
 from twelve.modules.admin.webhook_routes import webhook_router
+from twelve.modules.admin.workflow_routes import workflow_router
 from twelve.modules.credits.api import (
     Account,
     AddCredits,
@@ -228,6 +229,8 @@ def build_router(admin: Administration, admin_key: AdminKeySource) -> APIRouter:
         router.include_router(webhook_router(WebhookAdministration(admin, admin.events)))
     if admin.jobs is not None:
         router.include_router(job_router(admin.jobs))
+    if admin.workflows is not None:
+        router.include_router(workflow_router(admin, admin.workflows))
     return router
 
 

@@ -8,7 +8,7 @@ from twelve.modules.admin.service import Administration
 from twelve.modules.credits.api import CustomersService, LedgerService, UsageService
 from twelve.modules.events.api import EventsService
 from twelve.modules.gateway.api import KeysService, RoutingStateService
-from twelve.modules.jobs.api import JobsService
+from twelve.modules.jobs.api import JobsService, WorkflowsService
 from twelve.modules.models.api import ModelsService
 
 
@@ -22,6 +22,7 @@ def build(context: ModuleContext) -> Built:
         context.port(RoutingStateService),
         events=context.optional_port(EventsService),
         jobs=context.optional_port(JobsService),
+        workflows=context.optional_port(WorkflowsService),
     )
     return Built(facts=[admin])
 

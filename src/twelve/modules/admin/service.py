@@ -39,7 +39,7 @@ from twelve.modules.gateway.api import (
     RoutingStateService,
     UpdateApiKey,
 )
-from twelve.modules.jobs.api import JobsService
+from twelve.modules.jobs.api import JobsService, WorkflowsService
 from twelve.modules.models.api import ModelsService
 
 
@@ -62,6 +62,7 @@ class Administration:
         *,
         events: EventsService | None = None,
         jobs: JobsService | None = None,
+        workflows: WorkflowsService | None = None,
     ) -> None:
         self.customers = customers
         self.keys = keys
@@ -71,6 +72,7 @@ class Administration:
         self._routing = routing
         self.events = events
         self.jobs = jobs
+        self.workflows = workflows
 
     async def create_customer(self, name: str, credits: Decimal | int = 0) -> Customer:
         """Raises pydantic's `ValidationError` for a name or opening balance that is not

@@ -31,6 +31,8 @@ __all__ = [
     "JobPage",
     "JobStatus",
     "JobsService",
+    "OwnedWorkflowPage",
+    "OwnedWorkflowRun",
     "PrepareJob",
     "Prepared",
     "Priority",
@@ -301,6 +303,21 @@ class WorkflowPage(BaseModel):
     has_more: bool
 
 
+class OwnedWorkflowRun(WorkflowRun):
+    """A run with the customer and key it runs under: what an operator sees, never a customer."""
+
+    customer_id: str
+    key_id: str
+
+
+class OwnedWorkflowPage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    object: Literal["list"] = "list"
+    data: list[OwnedWorkflowRun]
+    has_more: bool
+
+
 class WorkflowsService(Protocol):
     @command
     async def start_workflow(
@@ -326,5 +343,21 @@ class WorkflowsService(Protocol):
         limit: int = 20,
         after: str | None = None,
     ) -> WorkflowPage: ...
+
+    async def get_owned_workflow(self, run_id: str) -> OwnedWorkflowRun | None:
+        """Any customer's run, with its customer and key ids; None when it does not exist."""
+        ...
+
+    async def list_owned_workflows(
+        self,
+        customer_id: str | None = None,
+        status: WorkflowStatus | None = None,
+        name: str | None = None,
+        limit: int = 20,
+        after: str | None = None,
+    ) -> OwnedWorkflowPage:
+        """Runs of every customer (or of `customer_id`), newest first; `after` is the last run id
+        of the previous page. `InvalidRequest` for a `limit` outside 1..100."""
+        ...
 
     async def workflow_names(self) -> list[str]: ...

@@ -11,7 +11,15 @@ from sqlalchemy import select, update
 from twelve.kernel.db import Database
 from twelve.modules.jobs.adapters.newest_first import newest_first
 from twelve.modules.jobs.adapters.tables import workflow_runs as runs
-from twelve.modules.jobs.api import JobError, StepState, WorkflowPage, WorkflowRun, WorkflowStatus
+from twelve.modules.jobs.api import (
+    JobError,
+    OwnedWorkflowPage,
+    OwnedWorkflowRun,
+    StepState,
+    WorkflowPage,
+    WorkflowRun,
+    WorkflowStatus,
+)
 
 OPEN = ("queued", "running")
 
@@ -32,6 +40,10 @@ def run_of(row: Any) -> WorkflowRun:
     )
 
 
+def owned_run_of(row: Any) -> OwnedWorkflowRun:
+    return OwnedWorkflowRun(**dict(run_of(row)), customer_id=row.customer_id, key_id=row.key_id)
+
+
 class WorkflowRows:
     def __init__(self, database: Database) -> None:
         self._db = database
@@ -49,6 +61,10 @@ class WorkflowRows:
         if row is None or (customer_id is not None and row.customer_id != customer_id):
             return None
         return run_of(row)
+
+    async def get_owned(self, run_id: str) -> OwnedWorkflowRun | None:
+        row = await self.row(run_id)
+        return None if row is None else owned_run_of(row)
 
     async def set_step(self, run_id: str, index: int, state: StepState) -> None:
         """Rewrite step `index`'s state (one writer per run: its workflow)."""
@@ -74,3 +90,16 @@ class WorkflowRows:
     ) -> WorkflowPage:
         rows, more = await newest_first(self._db, runs, customer_id, status, limit, after)
         return WorkflowPage(data=[run_of(r) for r in rows], has_more=more)
+
+    async def owned_page(
+        self,
+        customer_id: str | None,
+        status: WorkflowStatus | None,
+        name: str | None,
+        limit: int,
+        after: str | None,
+    ) -> OwnedWorkflowPage:
+        rows, more = await newest_first(
+            self._db, runs, customer_id, status, limit, after, name=name
+        )
+        return OwnedWorkflowPage(data=[owned_run_of(r) for r in rows], has_more=more)

@@ -16,7 +16,14 @@ import orjson
 
 from twelve.kernel.errors import InvalidRequest, NotFound
 from twelve.modules.events.api import EventsService
-from twelve.modules.jobs.api import StepState, WorkflowPage, WorkflowRun, WorkflowStatus
+from twelve.modules.jobs.api import (
+    OwnedWorkflowPage,
+    OwnedWorkflowRun,
+    StepState,
+    WorkflowPage,
+    WorkflowRun,
+    WorkflowStatus,
+)
 from twelve.modules.jobs.saga import run_saga
 from twelve.modules.jobs.workflow_definitions import WorkflowDefinition
 from twelve.modules.jobs.workflow_engine import WORKFLOW_QUEUE, WorkflowEngine
@@ -154,6 +161,25 @@ class Workflows:
         limit: int = 20,
         after: str | None = None,
     ) -> WorkflowPage:
-        if not 1 <= limit <= 100:
-            raise InvalidRequest("limit must be between 1 and 100.", param="limit")
+        _check_limit(limit)
         return await self.rows.page(customer_id, status, limit, after)
+
+    async def get_owned_workflow(self, run_id: str) -> OwnedWorkflowRun | None:
+        return await self.rows.get_owned(run_id)
+
+    async def list_owned_workflows(
+        self,
+        customer_id: str | None = None,
+        status: WorkflowStatus | None = None,
+        name: str | None = None,
+        limit: int = 20,
+        after: str | None = None,
+    ) -> OwnedWorkflowPage:
+        _check_limit(limit)
+        return await self.rows.owned_page(customer_id, status, name, limit, after)
+
+
+def _check_limit(limit: int) -> None:
+    # The routes check it too; this guards callers in other processes and the CLI alike.
+    if not 1 <= limit <= 100:
+        raise InvalidRequest("limit must be between 1 and 100.", param="limit")
