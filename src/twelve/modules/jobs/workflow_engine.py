@@ -76,23 +76,10 @@ class WorkflowEngine:
         async with self._lock:
             if self._launched:
                 return
-            await asyncio.to_thread(_wal, self._url)
-            # DBOS logs every launch and workflow at INFO; the process's own logs say enough.
-            logging.getLogger("dbos").setLevel(logging.WARNING)
-            DBOS(
-                config={
-                    "name": "twelve",
-                    "system_database_url": self._url,
-                    "sys_db_pool_size": self._settings.system_pool_size,
-                    "executor_id": self._executor_id,
-                    "log_level": "WARNING",
-                    "application_version": "twelve-jobs-1",
-                    "notification_listener_polling_interval_sec": 0.1,
-                }
-            )
-            if not self._settings.worker:
-                DBOS.listen_queues([])  # this process enqueues; workers dequeue
-            DBOS.launch()
+            # Off the event loop: the first launch on a PostgreSQL database migrates DBOS's schema
+            # with CREATE INDEX CONCURRENTLY, which waits for every open transaction there,
+            # this process's own too; with the loop blocked those could never end.
+            await asyncio.to_thread(self._launch_dbos)
             for name in (QUEUE, WORKFLOW_QUEUE):
                 self._queues[name] = await DBOS.register_queue_async(
                     name,
@@ -101,6 +88,25 @@ class WorkflowEngine:
                     on_conflict="always_update",
                 )
             self._launched = True
+
+    def _launch_dbos(self) -> None:
+        _wal(self._url)
+        # DBOS logs every launch and workflow at INFO; the process's own logs say enough.
+        logging.getLogger("dbos").setLevel(logging.WARNING)
+        DBOS(
+            config={
+                "name": "twelve",
+                "system_database_url": self._url,
+                "sys_db_pool_size": self._settings.system_pool_size,
+                "executor_id": self._executor_id,
+                "log_level": "WARNING",
+                "application_version": "twelve-jobs-1",
+                "notification_listener_polling_interval_sec": 0.1,
+            }
+        )
+        if not self._settings.worker:
+            DBOS.listen_queues([])  # this process enqueues; workers dequeue
+        DBOS.launch()
 
     async def enqueue(self, workflow: Any, job_id: str, run: int, priority: Priority) -> None:
         await self.start(workflow, workflow_id(job_id, run), priority, job_id, run)
