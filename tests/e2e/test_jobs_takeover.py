@@ -92,6 +92,9 @@ def scenario(upstream: FakeUpstream, root: Path, admin_key: str, database_url: s
                 assert all(j["status"] == "succeeded" for j in ended), ended
                 # Any process whose engine runs may declare it dead (the API server too).
                 assert taken_over(root, "doomed")
+                roster = admin.get("/jobs/workers").json()
+                assert roster["object"] == "list"
+                assert [(w["name"], w["state"]) for w in roster["data"]] == [("heir", "alive")]
                 # A clean stop hands over at once (no takeover wait): its jobs end elsewhere.
                 more = submit(client, "second")
                 wait_running(client, more)

@@ -48,6 +48,8 @@ async def test_a_worker_quiet_past_the_takeover_time_is_taken_over_once(rows: Wo
     alive, engine = watch(rows, "alive")
     await alive.start()
     try:
+        states = {w.name: w.state for w in (await alive.roster()).data}
+        assert states == {"old": "silent", "fresh": "alive", "alive": "alive"}
         await alive.take_over()
         assert engine.taken == ["old"]
         assert {r["name"] for r in await rows.all()} == {"fresh", "alive"}
@@ -67,6 +69,8 @@ async def test_a_clean_stop_is_taken_over_at_once(rows: WorkerRows) -> None:
     await leaving.stop()
     row: dict[str, Any] = next(r for r in await rows.all() if r["name"] == "leaving")
     assert row["seen_at"] == 0
+    states = {w.name: (w.state, w.seen_at) for w in (await staying.roster()).data}
+    assert states["leaving"] == ("stopped", None) and states["staying"][0] == "alive"
     await staying.take_over()  # long before `takeover_seconds`
     assert engine.taken == ["leaving"]
     await staying.stop()

@@ -1,5 +1,5 @@
 """Admin routes for jobs, under the admin router (`/admin/v1`, the admin key): every customer's
-jobs, the dead letters, their replay, and the queue's depth."""
+jobs, the dead letters, their replay, the queue's depth and the workers working it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from twelve.kernel.errors import NotFound
-from twelve.modules.jobs.api import Job, JobPage, JobsService, JobStatus, QueueDepth
+from twelve.modules.jobs.api import Job, JobPage, JobsService, JobStatus, QueueDepth, WorkerList
 
 
 def job_router(jobs: JobsService) -> APIRouter:
@@ -33,6 +33,14 @@ def job_router(jobs: JobsService) -> APIRouter:
     @router.get("/jobs/queue", description="Queued jobs by priority, those running, the limit.")
     async def queue_depth() -> QueueDepth:
         return await jobs.queue_depth()
+
+    @router.get(
+        "/jobs/workers",
+        description="The processes working the queue and their last heartbeat: `alive`, "
+        "`silent` (its jobs are being handed to the others) or `stopped`.",
+    )
+    async def workers() -> WorkerList:
+        return await jobs.workers()
 
     @router.get("/jobs/{job_id}")
     async def get_job(job_id: str) -> Job:

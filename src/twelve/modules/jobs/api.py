@@ -41,6 +41,8 @@ __all__ = [
     "StepState",
     "SubmitJob",
     "TaskType",
+    "Worker",
+    "WorkerList",
     "WorkflowPage",
     "WorkflowRun",
     "WorkflowStatus",
@@ -136,6 +138,27 @@ class QueueDepth(BaseModel):
     low: int
     running: int
     limit: int = Field(description="Past this many queued jobs, submissions get 429.")
+
+
+class Worker(BaseModel):
+    """A process that works the queue, as its heartbeats tell: `alive`; `silent` (not heard from
+    for the takeover time: its jobs are being handed to the others); or `stopped` cleanly."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    host: str
+    pid: int
+    started_at: int
+    seen_at: float | None = Field(description="Its last heartbeat (Unix seconds); None: stopped.")
+    state: Literal["alive", "silent", "stopped"]
+
+
+class WorkerList(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    object: Literal["list"] = "list"
+    data: list[Worker]
 
 
 class PrepareJob(BaseModel):
@@ -245,6 +268,10 @@ class JobsService(Protocol):
         ...
 
     async def queue_depth(self) -> QueueDepth: ...
+
+    async def workers(self) -> WorkerList:
+        """The processes working the queue, by name, with their last heartbeat."""
+        ...
 
 
 WorkflowStatus = Literal["queued", "running", "succeeded", "failed", "compensated"]

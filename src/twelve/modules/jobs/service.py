@@ -30,6 +30,7 @@ from twelve.modules.jobs.api import (
     PrepareJob,
     QueueDepth,
     SubmitJob,
+    WorkerList,
 )
 from twelve.modules.jobs.domain import OPEN, TERMINAL
 from twelve.modules.jobs.job_rows import JobRows
@@ -236,6 +237,9 @@ class Jobs:
         job = await self.rows.get(job_id)
         assert job is not None
         return job
+
+    async def workers(self) -> WorkerList:
+        return await self.watch.roster()
 
     async def queue_depth(self, fresh: bool = True) -> QueueDepth:
         """Queued jobs by priority; counted at most every half second on the submit path."""

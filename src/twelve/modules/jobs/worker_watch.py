@@ -19,6 +19,7 @@ import asyncio
 import time
 
 from twelve.kernel.telemetry.logging import get_logger
+from twelve.modules.jobs.api import Worker, WorkerList
 from twelve.modules.jobs.settings import JobsSettings
 from twelve.modules.jobs.worker_rows import WorkerRows
 from twelve.modules.jobs.workflow_engine import WorkflowEngine
@@ -56,6 +57,15 @@ class WorkerWatch:
                 await self.rows.beat(self._engine.executor_id)
             except Exception as exc:  # a database blip: the next beat tries again
                 log.warning("worker_heartbeat_failed", cause=f"{type(exc).__name__}: {exc}")
+
+    async def roster(self) -> WorkerList:
+        since = time.time() - self._settings.takeover_seconds
+        workers = []
+        for row in await self.rows.all():
+            seen = row["seen_at"] or None
+            state = "stopped" if seen is None else "alive" if seen >= since else "silent"
+            workers.append(Worker(**(row | {"seen_at": seen, "state": state})))
+        return WorkerList(data=workers)
 
     async def take_over(self) -> None:
         """Put back on the queue the jobs in hand of every worker gone quiet."""
