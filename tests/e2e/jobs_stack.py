@@ -3,17 +3,24 @@ through the admin API, polling a job until it ends, and a webhook receiver on 12
 
 from __future__ import annotations
 
+import asyncio
+import os
+import secrets
 import signal
 import subprocess
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
+import pytest
 
+from tests.databases import PG_ADMIN_DSN, postgres_missing
 from tests.e2e.server import TWELVE
 from tests.e2e.stack import MODELS, config_yaml, server_env
 
@@ -43,6 +50,40 @@ def jobs_config(path: Path, upstream_url: str, extra: Mapping[str, str] | None =
 
 def jobs_env(config: Path, data_dir: Path, admin_key: str) -> dict[str, str]:
     return server_env(config, data_dir) | {"TWELVE_ADMIN_KEY": admin_key} | FAST_JOBS
+
+
+@contextmanager
+def shared_database(backend: str) -> Iterator[dict[str, str]]:
+    """The settings that put several processes on one store: none for the embedded default (they
+    share the data directory's SQLite files), else a fresh PostgreSQL database (dropped after)
+    for the modules and DBOS, with small pools (the server allows 100 connections)."""
+    if backend == "sqlite":
+        yield {}
+        return
+    missing = postgres_missing()
+    if missing and os.environ.get("CI") != "true":
+        pytest.skip(missing)
+    name = f"twelve_test_{secrets.token_hex(6)}"
+    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        yield {
+            "TWELVE_DATABASE_URL": url,
+            "TWELVE_JOBS_SYSTEM_DATABASE_URL": url,
+            "TWELVE_DB_POOL_SIZE": "2",
+            "TWELVE_DB_MAX_OVERFLOW": "2",
+            "TWELVE_JOBS_SYSTEM_POOL_SIZE": "4",
+        }
+    finally:
+        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _pg(statement: str) -> None:
+    connection = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
 
 
 def new_key(admin: httpx.Client, name: str) -> str:

@@ -5,9 +5,6 @@ on PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,11 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.databases import PG_ADMIN_DSN, postgres_missing
-from tests.e2e.jobs_stack import TERMINAL, Worker, jobs_env
+from tests.e2e.jobs_stack import TERMINAL, Worker, jobs_env, shared_database
 from tests.e2e.server import TwelveServer, clean_env
 from tests.e2e.stack import UPSTREAM_KEY
-from tests.e2e.test_jobs_workers import _pg
 from tests.fakes.upstream import FakeUpstream
 
 JOBS = 6
@@ -40,36 +35,18 @@ def slow_config(path: Path, upstream_url: str) -> Path:
 def test_a_dead_or_stopped_worker_s_jobs_are_taken_over(
     backend: str, upstream: FakeUpstream, tmp_path: Path, admin_key: str
 ) -> None:
-    if backend == "sqlite":
-        scenario(upstream, tmp_path, admin_key, None)
-        return
-    missing = postgres_missing()
-    if missing and os.environ.get("CI") != "true":
-        pytest.skip(missing)
-    name = f"twelve_test_{secrets.token_hex(6)}"
-    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
-    try:
-        scenario(upstream, tmp_path, admin_key, PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}")
-    finally:
-        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with shared_database(backend) as store:
+        scenario(upstream, tmp_path, admin_key, store)
 
 
-def scenario(upstream: FakeUpstream, root: Path, admin_key: str, database_url: str | None) -> None:
+def scenario(upstream: FakeUpstream, root: Path, admin_key: str, store: dict[str, str]) -> None:
     env = jobs_env(slow_config(root / "twelve.yaml", upstream.base_url), root / "data", admin_key)
-    env |= {
+    env |= store | {
         "E2E_UPSTREAM_KEY": UPSTREAM_KEY,
         "TWELVE_JOBS_CONCURRENCY": str(JOBS),
         "TWELVE_JOBS_HEARTBEAT_SECONDS": "0.3",
         "TWELVE_JOBS_TAKEOVER_SECONDS": "2",
     }
-    if database_url is not None:
-        env |= {
-            "TWELVE_DATABASE_URL": database_url,
-            "TWELVE_JOBS_SYSTEM_DATABASE_URL": database_url,
-            "TWELVE_DB_POOL_SIZE": "2",
-            "TWELVE_DB_MAX_OVERFLOW": "2",
-            "TWELVE_JOBS_SYSTEM_POOL_SIZE": "4",
-        }
     api = TwelveServer(env | {"TWELVE_JOBS_WORKER": "false"}, root / "api.log")
     api.start()
     admin = httpx.Client(

@@ -6,10 +6,7 @@ processes) and on PostgreSQL (module schemas and DBOS's system database)."""
 
 from __future__ import annotations
 
-import asyncio
-import os
 import random
-import secrets
 import time
 from collections import defaultdict
 from collections.abc import Iterator
@@ -17,14 +14,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import orjson
 import pytest
 from standardwebhooks import Webhook
 
-from tests.databases import PG_ADMIN_DSN, postgres_missing
-from tests.e2e.jobs_stack import TERMINAL, Receiver, Worker, jobs_env
+from tests.e2e.jobs_stack import TERMINAL, Receiver, Worker, jobs_env, shared_database
 from tests.e2e.server import TwelveServer, clean_env
 from tests.e2e.stack import UPSTREAM_KEY
 from tests.fakes.upstream import FakeUpstream
@@ -73,45 +68,14 @@ def workers(env: dict[str, str], root: Path) -> Iterator[list[Worker]]:
 def test_killed_workers_lose_no_job_and_repeat_no_effect(
     backend: str, upstream: FakeUpstream, tmp_path: Path, admin_key: str
 ) -> None:
-    if backend == "sqlite":
-        run_scenario(upstream, tmp_path, admin_key, None)
-        return
-    missing = postgres_missing()
-    if missing and os.environ.get("CI") != "true":
-        pytest.skip(missing)
-    name = f"twelve_test_{secrets.token_hex(6)}"
-    asyncio.run(_pg(f'CREATE DATABASE "{name}"'))
-    try:
-        run_scenario(upstream, tmp_path, admin_key, PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}")
-    finally:
-        asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with shared_database(backend) as store:
+        run_scenario(upstream, tmp_path, admin_key, store)
 
 
-async def _pg(statement: str) -> None:
-    connection = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-def run_scenario(
-    upstream: FakeUpstream, root: Path, admin_key: str, database_url: str | None
-) -> None:
+def run_scenario(upstream: FakeUpstream, root: Path, admin_key: str, store: dict[str, str]) -> None:
     config = priced_config(root / "twelve.yaml", upstream.base_url)
-    env = jobs_env(config, root / "data", admin_key) | {
-        "E2E_UPSTREAM_KEY": UPSTREAM_KEY,
-        "TWELVE_JOBS_CONCURRENCY": "8",
-    }
-    if database_url is not None:
-        env["TWELVE_DATABASE_URL"] = database_url
-        env["TWELVE_JOBS_SYSTEM_DATABASE_URL"] = database_url
-        # Four processes share one server (max_connections 100): small pools each.
-        env |= {
-            "TWELVE_DB_POOL_SIZE": "2",
-            "TWELVE_DB_MAX_OVERFLOW": "2",
-            "TWELVE_JOBS_SYSTEM_POOL_SIZE": "4",
-        }
+    env = jobs_env(config, root / "data", admin_key) | store
+    env |= {"E2E_UPSTREAM_KEY": UPSTREAM_KEY, "TWELVE_JOBS_CONCURRENCY": "8"}
     api = TwelveServer(env | {"TWELVE_JOBS_WORKER": "false"}, root / "api.log")
     api.start()
     admin = httpx.Client(
