@@ -11,7 +11,7 @@ import pytest
 from twelve.kernel.db import Database
 from twelve.kernel.errors import InvalidRequest
 from twelve.modules.credits.api import UsageQuery, UsageRecord
-from twelve.modules.credits.usage_book import UsageBook
+from twelve.modules.credits.usage_book import MAX_RECORDS, UsageBook
 
 DAY1 = datetime(2026, 3, 1, 23, 59, tzinfo=UTC).timestamp()
 DAY2 = datetime(2026, 3, 2, 0, 1, tzinfo=UTC).timestamp()
@@ -47,6 +47,18 @@ async def test_a_batch_sent_twice_is_stored_once(credits_db: Database) -> None:
     assert await book.record_usage([record("r6"), record("r6")]) == 1
     [total] = await book.usage(UsageQuery(group_by="customer", customer_id="cus_a"))
     assert total.requests == 5 and total.cost_micros == 1500
+
+
+async def test_the_largest_call_is_stored_whole_in_several_batches(credits_db: Database) -> None:
+    """10,000 rows go in batches (SQLite binds at most 32,766 parameters a statement); the ids
+    already stored are counted out across the batches."""
+    book = UsageBook(credits_db)
+    first = [record(f"big{n}", cost_micros=1) for n in range(4_000)]
+    assert await book.record_usage(first) == 4_000
+    everything = first + [record(f"big{n}", cost_micros=1) for n in range(4_000, MAX_RECORDS)]
+    assert await book.record_usage(everything) == MAX_RECORDS - 4_000
+    [total] = await book.usage(UsageQuery(group_by="customer", customer_id="cus_a"))
+    assert total.requests == MAX_RECORDS and total.cost_micros == MAX_RECORDS
 
 
 async def test_reports_group_and_filter(credits_db: Database) -> None:

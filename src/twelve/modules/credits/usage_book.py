@@ -24,10 +24,9 @@ from twelve.modules.credits.adapters.tables import usage
 from twelve.modules.credits.api import UsageBucket, UsageQuery, UsageRecord
 from twelve.modules.credits.money import micros_to_usd
 
-# The most rows one call may store (the gateway sends far fewer), and per INSERT statement
-# (17 columns each: well under SQLite's 32,766 bound parameters).
+# The most rows one call may store (the gateway sends far fewer). SQLAlchemy sends them in
+# batches of 1,000 rows (20 columns each: under SQLite's 32,766 bound parameters).
 MAX_RECORDS = 10_000
-_ROWS_PER_STATEMENT = 500
 # The most groups a report returns: the latest days, or the dearest models, keys or customers.
 MAX_GROUPS = 1000
 
@@ -35,7 +34,15 @@ MAX_GROUPS = 1000
 class UsageBook:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._insert = sqlite_insert if db.is_sqlite else postgres_insert
+        insert = sqlite_insert if db.is_sqlite else postgres_insert
+        # One statement, compiled once and cached: the rows go as parameters, which SQLAlchemy
+        # sends in multi-row batches ("insertmanyvalues"). A `.values(rows)` statement was
+        # compiled afresh for every batch, a fifth of the server's CPU under load.
+        self._insert = (
+            insert(usage)
+            .on_conflict_do_nothing(index_elements=[usage.c.request_id])
+            .returning(usage.c.request_id)
+        )
 
     async def record_usage(self, records: list[UsageRecord]) -> int:
         if len(records) > MAX_RECORDS:
@@ -44,17 +51,10 @@ class UsageBook:
                 param="records",
             )
         rows = _unique([_row(r) for r in records])
-        new = 0
+        if not rows:
+            return 0
         async with UnitOfWork(self._db) as uow:
-            for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-                statement = (
-                    self._insert(usage)
-                    .values(rows[start : start + _ROWS_PER_STATEMENT])
-                    .on_conflict_do_nothing(index_elements=[usage.c.request_id])
-                    .returning(usage.c.request_id)
-                )
-                new += len((await uow.connection.execute(statement)).all())
-        return new
+            return len((await uow.connection.execute(self._insert, rows)).all())
 
     async def usage(self, query: UsageQuery) -> list[UsageBucket]:
         group = _GROUPS[query.group_by]
