@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, text
 
 from twelve.kernel.db import BUSY_TIMEOUT_MS, Database, module_database_url
-from twelve.kernel.errors import DatabaseBusy
+from twelve.kernel.errors import DatabaseBusy, DatabaseUnavailable
 
 metadata = MetaData()
 counter = Table("counter", metadata, Column("n", Integer, nullable=False))
@@ -116,4 +116,18 @@ def test_module_database_urls(tmp_path: Path) -> None:
 async def test_unreachable_database_is_not_ready() -> None:
     db = Database("x", "postgresql://nobody@127.0.0.1:1/none")
     assert not await db.ping()
+    await db.dispose()
+
+
+async def test_a_server_that_refuses_connections_is_a_retryable_503() -> None:
+    """Down, or out of connections ("too many clients"): the request may be tried again; the
+    OpenAI-shaped 503 says so, where an unhandled error was a 500."""
+    db = Database("credits", "postgresql://nobody@127.0.0.1:1/none")
+    for use in (db.read, db.write):
+        with pytest.raises(DatabaseUnavailable) as refused:
+            async with use() as conn:
+                await conn.execute(text("SELECT 1"))
+        error = refused.value
+        assert error.status == 503 and error.code == "database_unavailable"
+        assert error.headers == {"Retry-After": "1"} and "credits" in error.message
     await db.dispose()

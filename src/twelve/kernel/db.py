@@ -5,7 +5,8 @@ instead of failing. Within a process, writers to one file also queue on an async
 busy handler polls, so eight writers of one process polling for the lock starve the one writer of
 another process (a `twelve worker` next to `twelve serve`); with the lock each process has one
 writer waiting at a time. A writer that still cannot get the file's lock within the busy timeout
-gets `DatabaseBusy` (503 with Retry-After), never a 500.
+gets `DatabaseBusy` (503 with Retry-After), never a 500; so does a PostgreSQL server that refuses
+a connection (`DatabaseUnavailable`).
 
 On PostgreSQL each module lives in its own schema (or its own database when given a URL of its
 own), so no module can read another's tables by accident.
@@ -16,16 +17,17 @@ from __future__ import annotations
 import asyncio
 import weakref
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from twelve.kernel.errors import DatabaseBusy
+from twelve.kernel.errors import DatabaseBusy, DatabaseUnavailable
 
 # As DBOS sets on its own SQLite system database: under a burst of writers from several processes
 # on two cores, five seconds was seen to run out.
@@ -96,15 +98,17 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
-        async with self.engine.connect() as conn:
-            yield conn
+        async with AsyncExitStack() as stack:
+            yield await self._connected(stack)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A transaction that commits on success (BEGIN IMMEDIATE on SQLite)."""
         if not self.is_sqlite:
-            async with self.engine.connect() as conn, conn.begin():
-                yield conn
+            async with AsyncExitStack() as stack:
+                conn = await self._connected(stack)
+                async with conn.begin():
+                    yield conn
             return
         try:
             async with asyncio.timeout(self._busy_ms / 1000):
@@ -122,6 +126,17 @@ class Database:
             raise
         finally:
             self._writer().release()
+
+    async def _connected(self, stack: AsyncExitStack) -> AsyncConnection:
+        """A pooled connection, closed with `stack`. A server that refuses it (down, or out of
+        connections: "too many clients"), or a pool with none free in time, is
+        `DatabaseUnavailable`, a 503 to retry, not a 500."""
+        try:
+            return await stack.enter_async_context(self.engine.connect())
+        except (DBAPIError, OSError, PoolTimeout) as exc:
+            if self.is_sqlite:
+                raise
+            raise DatabaseUnavailable(self.name) from exc
 
     def _writer(self) -> asyncio.Lock:
         """This process's queue of writers on this loop (asyncio locks belong to one loop)."""

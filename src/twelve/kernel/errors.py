@@ -128,6 +128,20 @@ class UpstreamTimeout(UpstreamError):
         )
 
 
+class DatabaseUnavailable(TwelveError):
+    """A database server that refused a connection (down, or out of connections)."""
+
+    status = 503
+    type = "server_error"
+    code = "database_unavailable"
+
+    def __init__(self, database: str) -> None:
+        super().__init__(
+            f"The {database} store is unavailable; please retry shortly.",
+            headers={"Retry-After": "1"},
+        )
+
+
 class DatabaseBusy(TwelveError):
     """A write that could not get its database's lock in time: the client may try again."""
 
