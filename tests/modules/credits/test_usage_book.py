@@ -49,6 +49,22 @@ async def test_a_batch_sent_twice_is_stored_once(credits_db: Database) -> None:
     assert total.requests == 5 and total.cost_micros == 1500
 
 
+async def test_a_row_with_unknown_usage_gives_way_to_one_that_knows_it(
+    credits_db: Database,
+) -> None:
+    """A job's attempt cut short by its worker stopping (usage unknown, nothing charged) is run
+    again under the same request id: the finished run's row replaces it; never the reverse."""
+    book = UsageBook(credits_db)
+    cut = record("job_1:1", input_tokens=0, output_tokens=0, cost_micros=0, usage_unknown=True)
+    done = record("job_1:1", cost_micros=7)
+    assert await book.record_usage([cut]) == 1
+    assert await book.record_usage([done]) == 1
+    assert await book.record_usage([cut, done]) == 0  # known already: both skipped
+    assert await book.record_usage([record("job_2:1", usage_unknown=True), record("job_2:1")]) == 1
+    [total] = await book.usage(UsageQuery(group_by="customer", customer_id="cus_a"))
+    assert (total.requests, total.input_tokens, total.cost_micros) == (2, 20, 107)
+
+
 async def test_the_largest_call_is_stored_whole_in_several_batches(credits_db: Database) -> None:
     """10,000 rows go in batches (SQLite binds at most 32,766 parameters a statement); the ids
     already stored are counted out across the batches."""

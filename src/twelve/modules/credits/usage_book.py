@@ -38,11 +38,17 @@ class UsageBook:
         # One statement, compiled once and cached: the rows go as parameters, which SQLAlchemy
         # sends in multi-row batches ("insertmanyvalues"). A `.values(rows)` statement was
         # compiled afresh for every batch, a fifth of the server's CPU under load.
-        self._insert = (
-            insert(usage)
-            .on_conflict_do_nothing(index_elements=[usage.c.request_id])
-            .returning(usage.c.request_id)
-        )
+        statement = insert(usage)
+        new = statement.excluded
+        # A request id already stored is skipped (a batch sent again), except that a row whose
+        # usage was unknown gives way to one that knows it: a job's attempt cut short by its
+        # worker stopping is run again under the same id, and the run that finished is the one
+        # the job was charged for.
+        self._insert = statement.on_conflict_do_update(
+            index_elements=[usage.c.request_id],
+            set_={c.name: new[c.name] for c in usage.c if c.name != "request_id"},
+            where=usage.c.usage_unknown & ~new.usage_unknown,
+        ).returning(usage.c.request_id)
 
     async def record_usage(self, records: list[UsageRecord]) -> int:
         if len(records) > MAX_RECORDS:
@@ -177,8 +183,11 @@ def _counted(record: UsageRecord) -> bool:
 
 
 def _unique(rows: list[dict[str, object]]) -> list[dict[str, object]]:
-    """The first row of each request id: a batch that names one request twice stores it once."""
+    """One row per request id, the first, or the first that knows its usage: a batch that names
+    one request twice stores it once."""
     seen: dict[object, dict[str, object]] = {}
     for row in rows:
-        seen.setdefault(row["request_id"], row)
+        first = seen.setdefault(row["request_id"], row)
+        if first["usage_unknown"] and not row["usage_unknown"]:
+            seen[row["request_id"]] = row
     return list(seen.values())
