@@ -24,9 +24,18 @@ from twelve.modules.storage.service import Storage
 from twelve.modules.storage.uploads import TooManyUploads
 
 
-def put(customer: str, content: bytes, *, purpose: str = "batch", name: str = "a.jsonl") -> PutFile:
+def put(
+    customer: str,
+    content: bytes,
+    *,
+    purpose: str = "batch",
+    name: str = "a.jsonl",
+    key: str | None = None,
+) -> PutFile:
     encoded = base64.b64encode(content)
-    return PutFile(customer_id=customer, filename=name, purpose=purpose, content=encoded)
+    return PutFile(
+        customer_id=customer, filename=name, purpose=purpose, content=encoded, idempotency_key=key
+    )
 
 
 def blob_files(storage: Storage) -> list[Path]:
@@ -49,6 +58,24 @@ async def test_put_get_read_and_the_blob_on_disk(storage: Storage) -> None:
     assert read is not None and read.content == content and read.file == stored
     [blob] = blob_files(storage)
     assert blob.name == stored.sha256 and blob.read_bytes() == content
+    assert temp_files(storage) == []
+
+
+async def test_a_put_under_a_key_stored_already_returns_the_first_file(storage: Storage) -> None:
+    """A job's result stored by a step that a crash made run twice is one file, also when the
+    two puts race; the key is the customer's own (another customer's same key is another file)."""
+    first = await storage.put_file(put("cus_a", b"result one", key="job_1:1"))
+    again = await storage.put_file(put("cus_a", b"result two", key="job_1:1"))
+    assert again == first
+    racing = await asyncio.gather(
+        *(storage.put_file(put("cus_a", b"raced", key="job_2:1")) for _ in "abc")
+    )
+    assert len({f.id for f in racing}) == 1
+    other = await storage.put_file(put("cus_b", b"result one", key="job_1:1"))
+    assert other.id != first.id
+    assert len((await storage.list_files("cus_a")).data) == 2
+    read = await storage.read_file("cus_a", first.id)
+    assert read is not None and read.content == b"result one"
     assert temp_files(storage) == []
 
 

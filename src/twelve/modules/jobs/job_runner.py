@@ -176,6 +176,7 @@ class JobRunner:
                         customer_id=row.customer_id,
                         filename=f"{row.id}.bin",
                         purpose="job_result",
+                        idempotency_key=f"job_result:{row.id}:{row.run}",
                         content_type=str(result.get("content_type") or "application/octet-stream"),
                         content=content_b64.encode(),
                     )
@@ -190,6 +191,7 @@ class JobRunner:
                 customer_id=row.customer_id,
                 filename=f"{row.id}.json",
                 purpose="job_result",
+                idempotency_key=f"job_result:{row.id}:{row.run}",
                 content_type="application/json",
                 content=base64.b64encode(encoded),
             )

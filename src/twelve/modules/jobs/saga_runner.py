@@ -195,6 +195,7 @@ class SagaRunner:
                 customer_id=row.customer_id,
                 filename=f"{row.id}.json",
                 purpose="workflow_result",
+                idempotency_key=f"workflow_result:{row.id}",
                 content_type="application/json",
                 content=base64.b64encode(content),
             )

@@ -49,7 +49,9 @@ class StoredFile(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: str = Field(description="`file-` followed by a random id.")
+    id: str = Field(
+        description="`file-` followed by a random id (or one derived from an idempotency key)."
+    )
     customer_id: str
     filename: str
     purpose: str
@@ -70,6 +72,9 @@ class PutFile(BaseModel):
     purpose: PrintableStr = Field(min_length=1, max_length=64)
     content_type: PrintableStr = Field(default="application/octet-stream", max_length=255)
     content: Base64Bytes
+    # Storing again under the same key (for the same customer) returns the file stored first: a
+    # job's result stored by a step that a crash made run twice is one file, not two.
+    idempotency_key: PrintableStr | None = Field(default=None, min_length=1, max_length=200)
 
 
 class FileContent(BaseModel):

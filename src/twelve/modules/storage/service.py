@@ -6,12 +6,15 @@ together; if a delete of that content's last other file removed the blob meanwhi
 again after the commit. Delete: the row, the reference and, at zero, the blob go in one
 transaction, which the `blobs` row serialises against a put's reference. So a committed file
 always has its blob; a failed put can leave an unreferenced blob (the next put of that content
-reuses it), never a file without one. Ids are random (`file-` + 24 hex digits), never reused.
+reuses it), never a file without one. Ids are random (`file-` + 24 hex digits), never reused;
+a put with an idempotency key gets an id derived from the customer and the key, so a second put
+under that key finds the first file (or, racing it, loses to it) and stores nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -19,6 +22,7 @@ from typing import Any, Literal
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from twelve.kernel.db import Database
@@ -52,7 +56,14 @@ class Storage:
     async def put_file(self, command: PutFile) -> StoredFile:
         if len(command.content) > self.uploads.max_bytes:
             raise too_large(self.uploads.max_bytes)
-        meta = OpenUpload(**command.model_dump(exclude={"content"}))
+        file_id = None
+        if command.idempotency_key is not None:
+            key = f"{command.customer_id}\0{command.idempotency_key}".encode()
+            file_id = f"file-{hashlib.sha256(key).hexdigest()[:24]}"
+            found = await self.get_file(command.customer_id, file_id)
+            if found is not None:
+                return found
+        meta = OpenUpload(**command.model_dump(exclude={"content", "idempotency_key"}))
         upload_id = await self.uploads.open(meta)
         try:
             await self.uploads.append(meta.customer_id, upload_id, command.content)
@@ -60,7 +71,13 @@ class Storage:
             await self.uploads.abort(meta.customer_id, upload_id)
             raise
         finished = await self.uploads.finish(meta.customer_id, upload_id)
-        return await self._store(finished, command.purpose)
+        try:
+            return await self._store(finished, command.purpose, file_id)
+        except IntegrityError:  # a put under the same key won the race: its file is the one
+            found = None if file_id is None else await self.get_file(meta.customer_id, file_id)
+            if found is None:
+                raise
+            return found
 
     async def get_file(self, customer_id: str, file_id: str) -> StoredFile | None:
         if not _usable(file_id):
@@ -156,10 +173,12 @@ class Storage:
         async for chunk in self.blobs.chunks(stored.sha256, READ_CHUNK_BYTES):
             yield FileChunk.model_construct(data=chunk)
 
-    async def _store(self, finished: Finished, purpose: str) -> StoredFile:
+    async def _store(
+        self, finished: Finished, purpose: str, file_id: str | None = None
+    ) -> StoredFile:
         meta = finished.meta
         stored = StoredFile(
-            id=f"file-{secrets.token_hex(12)}",
+            id=file_id or f"file-{secrets.token_hex(12)}",
             customer_id=meta.customer_id,
             filename=meta.filename,
             purpose=purpose,
