@@ -27,6 +27,13 @@ def twelve(
     root = tmp_path_factory.mktemp("jobs")
     extra = {"always-failing": "flaky-3", "never": "fail-500", "cheap": "gpt-echo"}
     config = jobs_config(root / "twelve.yaml", upstream.base_url, extra)
+    priced = (  # $1 per million tokens: a micro-dollar a token
+        "models:\n  - name: priced-slow\n    deployments:\n      - provider: openai\n"
+        f"        base_url: {upstream.base_url}/v1\n        api_key: ${{E2E_UPSTREAM_KEY}}\n"
+        "        model: slow-1500\n        input_cost_per_mtok: 1\n"
+        "        output_cost_per_mtok: 1\n"
+    )
+    config.write_text(config.read_text().replace("models:\n", priced, 1), encoding="utf-8")
     env = jobs_env(config, root / "data", admin_key) | {"TWELVE_JOBS_INLINE_RESULT_BYTES": "1024"}
     server = TwelveServer(env, root / "stderr.log")
     server.start()
@@ -150,6 +157,39 @@ def test_a_queued_job_can_be_cancelled(acme: httpx.Client) -> None:
     assert wait_ended(acme, job["id"])["status"] == "cancelled"
     # Cancelling an ended job changes nothing.
     assert acme.post(f"/v1/jobs/{job['id']}/cancel").json()["status"] == "cancelled"
+
+
+def test_a_job_cancelled_mid_attempt_is_charged_for_that_attempt(
+    twelve: TwelveServer, admin: httpx.Client
+) -> None:
+    """The upstream bills the call in flight: the job stays cancelled, starts no other attempt,
+    and its hold is settled once at what that attempt cost (no more, the rest goes back)."""
+    key = new_key(admin, "jobs-cancelling")
+    customer = admin.get("/customers/jobs-cancelling").json()["id"]
+    assert admin.post(f"/customers/{customer}/credits", json={"amount": 1.0}).status_code in (
+        200,
+        201,
+    )
+    with client_for(twelve, key) as client:
+        job = client.post("/v1/jobs", json=chat_job("cancel me", "priced-slow")).json()
+        deadline = time.monotonic() + 10
+        while client.get(f"/v1/jobs/{job['id']}").json()["status"] != "running":
+            assert time.monotonic() < deadline, "the job never ran"
+            time.sleep(0.05)
+        held = admin.get(f"/customers/{customer}").json()
+        assert held["open_holds"] == 1 and held["held_micros"] > 0
+        assert client.post(f"/v1/jobs/{job['id']}/cancel").json()["status"] == "cancelled"
+        deadline = time.monotonic() + 10
+        account: dict[str, Any] = held
+        while account["open_holds"]:
+            assert time.monotonic() < deadline, f"the hold was never settled: {account}"
+            time.sleep(0.1)
+            account = admin.get(f"/customers/{customer}").json()
+        ended = client.get(f"/v1/jobs/{job['id']}").json()
+    assert ended["status"] == "cancelled" and ended["attempts"] == 1
+    assert ended["cost_micros"] > 0  # the attempt's tokens, at a micro-dollar each
+    assert account["balance_micros"] == 1_000_000 - ended["cost_micros"]
+    assert account["held_micros"] == 0
 
 
 def test_the_callback_gets_one_signed_webhook(acme: httpx.Client, admin: httpx.Client) -> None:

@@ -108,13 +108,15 @@ class JobRunner:
                 cost_known=False,
             )
         JOB_ATTEMPTS.labels(row.task_type, "ok" if outcome.error is None else "error").inc()
-        values: dict[str, Any] = {"cost_micros": row.cost_micros + outcome.cost_micros}
+        cost: dict[str, Any] = {"cost_micros": row.cost_micros + outcome.cost_micros}
         if not outcome.cost_known:
-            values["cost_unknown"] = 1
-        if outcome.error is not None:
-            values["last_error"] = outcome.error.model_dump_json()
-        await self.rows.move(job_id, run, OPEN, **values)
-        return outcome.model_dump(mode="json")
+            cost["cost_unknown"] = 1
+        error = {} if outcome.error is None else {"last_error": outcome.error.model_dump_json()}
+        if await self.rows.move(job_id, run, OPEN, **cost, **error):
+            return outcome.model_dump(mode="json")
+        # Cancelled while it ran: what the attempt cost is still the job's, charged at its end.
+        await self.rows.move(job_id, run, ("cancelled",), **cost)
+        return None
 
     async def _execute(self, work: ExecuteAttempt, row: Any) -> AttemptOutcome:
         if work.task_type not in WORKFLOW_TASKS or self.workflows is None:

@@ -183,10 +183,14 @@ class Jobs:
         values: dict[str, Any] = {"status": "cancelled", "finished_at": int(time.time())}
         if row.callback_url:
             values["webhook_id"] = webhook_id(job_id, row.run)
-        if await self.rows.move(job_id, row.run, OPEN, **values):
+        if await self.rows.move(job_id, row.run, ("queued",), **values):
+            # No attempt has run: the workflow is stopped and the whole hold goes back.
             await self.engine.cancel(job_id, row.run)
-            # What its attempts cost so far is charged; the rest of the hold goes back.
             await self.runner.settle(job_id, row.hold_id)
+            await self.runner.notify(job_id, row.run)
+        elif await self.rows.move(job_id, row.run, ("running",), **values):
+            # An attempt may be in flight, and the upstream bills it: the workflow is left to
+            # run it out, record what it cost, start no other and settle the hold at its end.
             await self.runner.notify(job_id, row.run)
         ended = await self.rows.get(job_id)
         assert ended is not None
@@ -322,11 +326,12 @@ class Jobs:
             if row is None:
                 return
             finished = int(time.time())
-            moved = await self.rows.move(
+            await self.rows.move(
                 job_id, int(run or 1), OPEN, status="failed", last_error=error, finished_at=finished
             )
-            if moved:
-                await self.runner.settle(job_id, row.hold_id)
+            # Once per hold whoever asks: also a job cancelled while running, whose workflow
+            # was to settle it.
+            await self.runner.settle(job_id, row.hold_id)
         elif self.runner.workflows is not None:
             await self.runner.workflows.rows.move(
                 key, ("queued", "running"), status="failed", error=error,
