@@ -110,9 +110,10 @@ class Database:
                 async with conn.begin():
                     yield conn
             return
+        writers = self._writers_here()
         try:
             async with asyncio.timeout(self._busy_ms / 1000):
-                await self._writer().acquire()
+                await writers.acquire()
         except TimeoutError:
             raise DatabaseBusy(self.name) from None
         try:
@@ -125,7 +126,7 @@ class Database:
                 raise DatabaseBusy(self.name) from exc
             raise
         finally:
-            self._writer().release()
+            writers.release()
 
     async def _connected(self, stack: AsyncExitStack) -> AsyncConnection:
         """A pooled connection, closed with `stack`. A server that refuses it (down, or out of
@@ -138,7 +139,7 @@ class Database:
                 raise
             raise DatabaseUnavailable(self.name) from exc
 
-    def _writer(self) -> asyncio.Lock:
+    def _writers_here(self) -> asyncio.Lock:
         """This process's queue of writers on this loop (asyncio locks belong to one loop)."""
         loop = asyncio.get_running_loop()
         lock = self._writers.get(loop)

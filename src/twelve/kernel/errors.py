@@ -129,27 +129,23 @@ class UpstreamTimeout(UpstreamError):
 
 
 class DatabaseUnavailable(TwelveError):
-    """A database server that refused a connection (down, or out of connections)."""
+    """A database server that refused a connection (down, or out of connections): the client
+    may try again."""
 
     status = 503
     type = "server_error"
     code = "database_unavailable"
+    state = "unavailable"
 
     def __init__(self, database: str) -> None:
         super().__init__(
-            f"The {database} store is unavailable; please retry shortly.",
+            f"The {database} store is {self.state}; please retry shortly.",
             headers={"Retry-After": "1"},
         )
 
 
-class DatabaseBusy(TwelveError):
-    """A write that could not get its database's lock in time: the client may try again."""
+class DatabaseBusy(DatabaseUnavailable):
+    """A write that could not get its database's lock in time."""
 
-    status = 503
-    type = "server_error"
     code = "database_busy"
-
-    def __init__(self, database: str) -> None:
-        super().__init__(
-            f"The {database} store is busy; please retry shortly.", headers={"Retry-After": "1"}
-        )
+    state = "busy"
